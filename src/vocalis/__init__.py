@@ -1,0 +1,3 @@
+"""Vocalis: a self-hostable text-to-speech API platform."""
+
+__version__ = "0.1.0"

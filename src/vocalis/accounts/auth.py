@@ -1,0 +1,79 @@
+"""Request authentication: API key from `Authorization: Bearer` or `X-API-Key`, then scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from vocalis.accounts.service import (
+    LAST_USED_RESOLUTION,
+    Principal,
+    Scope,
+    record_key_use,
+    verify_api_key,
+)
+from vocalis.api.deps import ClockDep, DatabaseDep, SettingsDep
+from vocalis.kit.errors import Forbidden, Unauthorized
+
+# auto_error=False: we render our own 401s; these objects also document the schemes in /docs.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer sk_live_…")
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="X-API-Key: sk_live_…"
+)
+
+
+def _presented_key(request: Request) -> str:
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise Unauthorized(
+                "Authorization header must be 'Bearer <API key>'", code="invalid_api_key"
+            )
+        return credentials.strip()
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None and api_key.strip():
+        return api_key.strip()
+    raise Unauthorized(
+        "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+        code="missing_api_key",
+    )
+
+
+async def authenticate(
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _header_doc: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """Verify the caller in its own short transaction, so no lock outlives the check."""
+    raw = _presented_key(request)
+    now = clock.now()
+    async with database.session() as session:
+        principal = await verify_api_key(
+            session, raw, pepper=settings.key_pepper.get_secret_value(), now=now
+        )
+    if principal.last_used_at is None or now - principal.last_used_at >= LAST_USED_RESOLUTION:
+        async with database.session(write=True) as session:
+            await record_key_use(session, principal.key_id, now=now)
+    request.state.principal = principal
+    return principal
+
+
+def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if scope.value not in principal.scopes:
+            raise Forbidden(
+                f"this API key lacks the '{scope.value}' scope", code="insufficient_scope"
+            )
+        return principal
+
+    return check
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

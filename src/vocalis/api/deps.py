@@ -1,0 +1,60 @@
+"""FastAPI dependencies for the process-wide services built by `create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vocalis.config import Settings
+from vocalis.engine import SpeechEngine
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+
+
+@dataclass
+class Services:
+    """What one running app holds: kept on `app.state.services`, never in module globals."""
+
+    settings: Settings
+    database: Database
+    engine: SpeechEngine
+    clock: Clock
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_settings(services: Annotated[Services, Depends(get_services)]) -> Settings:
+    return services.settings
+
+
+def get_database(services: Annotated[Services, Depends(get_services)]) -> Database:
+    return services.database
+
+
+def get_engine(services: Annotated[Services, Depends(get_services)]) -> SpeechEngine:
+    return services.engine
+
+
+def get_clock(services: Annotated[Services, Depends(get_services)]) -> Clock:
+    return services.clock
+
+
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: committed before the response is sent, or rolled back."""
+    async with database.session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+EngineDep = Annotated[SpeechEngine, Depends(get_engine)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

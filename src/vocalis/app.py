@@ -1,0 +1,79 @@
+"""`create_app()`: the whole HTTP service, assembled from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from vocalis import __version__
+from vocalis.api import health
+from vocalis.api.deps import Services
+from vocalis.api.errors import install_error_handlers
+from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from vocalis.config import Settings, load_settings
+from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.synthesis import router as synthesis
+
+log = logging.getLogger("vocalis")
+
+DESCRIPTION = """Self-hostable text-to-speech with real neural voices.
+
+Authenticate with an API key: `Authorization: Bearer sk_live_…` or `X-API-Key: sk_live_…`.
+Errors are JSON `{"detail": "...", "code": "..."}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: VoiceRegistry | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the app. `registry` lets a caller share already-loaded voices (tests, embedding)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url, echo=settings.database_echo)
+        engine = SpeechEngine(
+            registry or VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice),
+            select_device(settings.device, settings.inference_threads),
+            concurrency=settings.inference_concurrency,
+            sentence_pause_ms=settings.sentence_pause_ms,
+        )
+        app.state.services = Services(settings, database, engine, clock or Clock())
+        warming = asyncio.create_task(engine.start(), name="warm-voices")
+        try:
+            yield
+        finally:
+            warming.cancel()
+            with suppress(asyncio.CancelledError):
+                await warming
+            engine.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title="Vocalis",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(synthesis.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

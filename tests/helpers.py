@@ -1,0 +1,66 @@
+"""Listening to what the server says: decode WAV bytes, measure them, transcribe them."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import soundfile
+import soxr
+
+RECOGNIZER_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Decoded:
+    samples: np.ndarray
+    sample_rate: int
+    subtype: str
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(np.mean(np.square(self.samples)))) if len(self.samples) else 0.0
+
+
+def decode_wav(content: bytes) -> Decoded:
+    info = soundfile.info(io.BytesIO(content))
+    samples, rate = soundfile.read(io.BytesIO(content), dtype="float32")
+    return Decoded(samples, rate, info.subtype, info.channels)
+
+
+@cache
+def _recognizer():  # noqa: ANN202 - pocketsphinx has no type hints
+    from pocketsphinx import Decoder
+
+    return Decoder(samprate=RECOGNIZER_RATE, loglevel="FATAL")
+
+
+def transcribe(samples: np.ndarray, sample_rate: int) -> str:
+    """What an English speech recognizer hears in the audio (PocketSphinx, offline)."""
+    audio = soxr.resample(samples, sample_rate, RECOGNIZER_RATE)
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    decoder = _recognizer()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    hypothesis = decoder.hyp()
+    return hypothesis.hypstr if hypothesis is not None else ""
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def word_recall(sent: str, heard: str) -> float:
+    """Share of the sent words (with multiplicity) that the recognizer heard."""
+    expected, got = Counter(words(sent)), Counter(words(heard))
+    return sum((expected & got).values()) / max(1, sum(expected.values()))

@@ -1,0 +1,69 @@
+"""The database layer on both backends: migrations are the schema, times stay UTC-aware."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from vocalis.accounts.models import Account
+from vocalis.kit import migrations
+from vocalis.kit.db import Base, Database
+
+
+async def test_migrated_schema_matches_the_models(database_url: str) -> None:
+    database = Database(database_url)
+    async with database.engine.connect() as conn:
+        differences = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    await database.dispose()
+    assert differences == []
+
+
+async def test_migrations_downgrade_and_upgrade_cleanly(database_url: str) -> None:
+    database = Database(database_url)
+    assert await migrations.current_revision(database.engine) == migrations.head_revision()
+    await migrations.downgrade(database.engine, "base")
+    async with database.engine.connect() as conn:
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    assert set(tables) <= {"alembic_version"}
+    await migrations.upgrade(database.engine)
+    assert await migrations.current_revision(database.engine) == migrations.head_revision()
+    await database.dispose()
+
+
+async def test_times_come_back_as_aware_utc(database_url: str) -> None:
+    database = Database(database_url)
+    local = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    async with database.session(write=True) as session:
+        session.add(Account(email="t@example.com", created_at=local, updated_at=local))
+    async with database.session() as session:
+        account = await session.scalar(select(Account))
+    await database.dispose()
+    assert account is not None
+    assert account.created_at == local
+    assert account.created_at.tzinfo == UTC
+
+
+async def test_failed_unit_of_work_is_rolled_back(database_url: str) -> None:
+    database = Database(database_url)
+    now = datetime.now(UTC)
+    with pytest.raises(RuntimeError):
+        async with database.session(write=True) as session:
+            session.add(Account(email="gone@example.com", created_at=now, updated_at=now))
+            await session.flush()
+            raise RuntimeError("boom")
+    async with database.session() as session:
+        assert await session.scalar(select(Account)) is None
+    await database.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    async with database.engine.connect() as conn:
+        journal = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        foreign_keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+    await database.dispose()
+    assert (journal, foreign_keys) == ("wal", 1)

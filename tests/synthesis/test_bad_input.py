@@ -1,0 +1,99 @@
+"""Bad input gets a clear JSON error with the right status, and never a 500."""
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from vocalis.app import create_app
+from vocalis.config import Settings
+from vocalis.engine import VoiceRegistry
+
+
+def _assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"detail", "code"}
+    assert body["code"] == code
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"text": ""}, 422, "empty_text"),
+        ({"text": "   \n\t "}, 422, "empty_text"),
+        ({"text": "?!... ---"}, 422, "empty_text"),
+        ({"text": "x" * 5001}, 422, "text_too_long"),
+        ({"text": "hello", "voice": "de_DE-nobody-low"}, 422, "unknown_voice"),
+        ({"text": "hello", "speed": 0.1}, 422, "invalid_speed"),
+        ({"text": "hello", "speed": 4.5}, 422, "invalid_speed"),
+        ({"text": "hello", "speed": "fast"}, 422, "invalid_speed"),
+        ({"text": "hello", "format": "mp9"}, 422, "unsupported_format"),
+        ({"text": "hello", "colour": "blue"}, 422, "unknown_field"),
+        ({"text": 42}, 422, "validation_error"),
+        ({}, 422, "validation_error"),
+        (["text", "hello"], 422, "validation_error"),
+    ],
+)
+async def test_bad_bodies(
+    client: httpx.AsyncClient, auth: dict[str, str], body: Any, status: int, code: str
+) -> None:
+    _assert_error(await client.post("/v1/tts", json=body, headers=auth), status, code)
+
+
+async def test_text_at_the_limit_is_accepted_and_the_error_names_the_limit(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    over = await client.post("/v1/tts", json={"text": "a" * 5001}, headers=auth)
+    assert over.json()["max_characters"] == 5000
+    assert "5001" in over.json()["detail"]
+
+
+async def test_malformed_json(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    headers = {**auth, "Content-Type": "application/json"}
+    _assert_error(
+        await client.post("/v1/tts", content=b'{"text": "hi"', headers=headers), 400, "invalid_json"
+    )
+
+
+async def test_body_that_is_not_json(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    response = await client.post(
+        "/v1/tts", content=b"text=hello", headers={**auth, "Content-Type": "text/plain"}
+    )
+    _assert_error(response, 415, "unsupported_media_type")
+
+
+async def test_oversized_body_is_refused_before_it_is_read(
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Any,
+) -> None:
+    settings = make_settings(database_url=sqlite_url, max_request_bytes=2048)
+    app = create_app(settings, registry=voices)
+    async with LifespanManager(app):
+        key = await make_key_for(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = {"X-API-Key": key}
+            declared = await client.post("/v1/tts", json={"text": "a" * 4000}, headers=headers)
+            _assert_error(declared, 413, "payload_too_large")
+
+            async def chunks():  # no Content-Length: the limit is enforced while reading
+                for _ in range(10):
+                    yield b" " * 512
+
+            streamed = await client.post("/v1/tts", content=chunks(), headers=headers)
+            _assert_error(streamed, 413, "payload_too_large")
+            await app.state.services.engine.wait_ready()
+            small = await client.post("/v1/tts", json={"text": "Hello."}, headers=headers)
+            assert small.status_code == 200
+
+
+async def test_bad_input_is_checked_after_auth(client: httpx.AsyncClient) -> None:
+    # an anonymous caller learns nothing about validation rules: 401 comes first
+    _assert_error(await client.post("/v1/tts", json={"text": ""}), 401, "missing_api_key")
