@@ -101,6 +101,7 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness probes read the revision
     uvicorn.run(
         create_app(settings),
         host=settings.host,
