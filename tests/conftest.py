@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -160,18 +161,32 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-async def app(settings: Settings, voices: VoiceRegistry, clock: ManualClock) -> AsyncIterator[Any]:
-    application = create_app(settings, registry=voices, clock=clock)
+@asynccontextmanager
+async def running_app(
+    settings: Settings, registry: VoiceRegistry, clock: ManualClock | None = None
+) -> AsyncIterator[Any]:
+    """An app through its whole lifespan, with its voices warm."""
+    application = create_app(settings, registry=registry, clock=clock)
     async with LifespanManager(application):
         await application.state.services.engine.wait_ready()
         yield application
 
 
+def client_for(app: Any, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An HTTP client talking to `app` in-process, as if connecting from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://vocalis.test")
+
+
+@pytest.fixture
+async def app(settings: Settings, voices: VoiceRegistry, clock: ManualClock) -> AsyncIterator[Any]:
+    async with running_app(settings, voices, clock) as application:
+        yield application
+
+
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://vocalis.test") as http:
+    async with client_for(app) as http:
         yield http
 
 
@@ -181,22 +196,34 @@ async def create_key(
     *,
     scopes: tuple[str, ...] = accounts.DEFAULT_SCOPES,
     expires_at: datetime | None = None,
+    char_limit: int | None = None,
+    seconds_limit: int | None = None,
+    **key_options: Any,
 ) -> str:
-    """Create an account (if new) and an API key through the service layer; returns the secret."""
+    """Create an account (if new) and an API key through the service layer; returns the secret.
+
+    `char_limit`/`seconds_limit` apply when the account is new; `key_options` are `KeyOptions`."""
     services = app.state.services
     now = services.clock.now()
     async with services.database.session(write=True) as session:
         try:
             account = await accounts.get_account_by_email(session, email)
         except NotFound:
-            account = await accounts.create_account(session, email, now=now)
+            account = await accounts.create_account(
+                session,
+                email,
+                now=now,
+                limits=accounts.AccountLimits(char_limit, seconds_limit),
+                default_limits=accounts.AccountLimits(
+                    services.settings.default_char_limit, services.settings.default_seconds_limit
+                ),
+            )
         _, raw = await accounts.create_api_key(
             session,
             account,
             pepper=services.settings.key_pepper.get_secret_value(),
             now=now,
-            scopes=scopes,
-            expires_at=expires_at,
+            options=accounts.KeyOptions(scopes=scopes, expires_at=expires_at, **key_options),
         )
     return raw
 

@@ -64,3 +64,24 @@ def word_recall(sent: str, heard: str) -> float:
     """Share of the sent words (with multiplicity) that the recognizer heard."""
     expected, got = Counter(words(sent)), Counter(words(heard))
     return sum((expected & got).values()) / max(1, sum(expected.values()))
+
+
+class BrokenBackend:
+    """A backend whose voices exist but whose inference always fails (a crashed runtime)."""
+
+    name = "broken"
+
+    def __init__(self, inner) -> None:  # noqa: ANN001 - any loaded backend
+        self.inner = inner
+
+    def voices(self):  # noqa: ANN201
+        return self.inner.voices()
+
+    def load(self, device) -> None:  # noqa: ANN001
+        pass
+
+    def on_gpu(self) -> bool:
+        return False
+
+    def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
+        raise RuntimeError("inference runtime crashed")

@@ -1,12 +1,17 @@
 """The `vocalis` command line, as an operator uses it."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from vocalis.accounts.keys import is_well_formed
+from vocalis.accounts.models import Account, ApiKey
+from vocalis.admin.models import AuditEntry
 from vocalis.cli import app
+from vocalis.kit.db import Database
 
 runner = CliRunner()
 
@@ -43,8 +48,14 @@ def test_operator_flow_migrate_account_key_list_revoke(env: dict[str, str]) -> N
 
     listing, _ = _ok(["keys", "list", "--account", "ops@example.com"], env)
     (row,) = listing.strip().splitlines()
-    key_id, prefix, name, scopes, state = row.split("\t")
-    assert (prefix, name, scopes, state) == (key[:12] + "…", "ci", "jobs,tts", "active")
+    key_id, prefix, name, scopes, rpm, state = row.split("\t")
+    assert (prefix, name, scopes, rpm, state) == (
+        key[:12] + "…",
+        "ci",
+        "jobs,tts",
+        "600/min",
+        "active",
+    )
     assert key not in listing
 
     _ok(["keys", "revoke", key_id], env)
@@ -93,3 +104,44 @@ def test_dev_key_is_created_once_and_printed_every_time(env: dict[str, str]) -> 
 def test_voices_list_shows_the_default_voice(env: dict[str, str]) -> None:
     out, _ = _ok(["voices", "list"], env)
     assert out.startswith("* en_US-joe-medium\ten_US\tmale\t22050 Hz\tpiper")
+
+
+def test_limits_and_key_restrictions_from_the_command_line(env: dict[str, str]) -> None:
+    _ok(["db", "upgrade"], env)
+    _ok(["accounts", "create", "--email", "lim@example.com", "--plan", "starter",
+         "--char-limit", "500", "--seconds-limit", "60"], env)  # fmt: skip
+    changed, _ = _ok(
+        ["accounts", "set-limits", "--email", "lim@example.com", "--char-limit", "900"], env
+    )
+    assert changed.strip() == "lim@example.com: plan starter, 900 characters and 60 seconds a month"
+    nothing = runner.invoke(app, ["accounts", "set-limits", "--email", "lim@example.com"], env=env)
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.stderr
+
+    _ok(["keys", "create", "--account", "lim@example.com", "--rpm", "5", "--char-cap", "100",
+         "--voices", "en_US-joe-medium", "--cidrs", "10.0.0.0/8, 192.0.2.1"], env)  # fmt: skip
+    listing, _ = _ok(["keys", "list", "--account", "lim@example.com"], env)
+    assert listing.split("\t")[4] == "5/min"
+    bad = runner.invoke(
+        app, ["keys", "create", "--account", "lim@example.com", "--cidrs", "not-an-ip"], env=env
+    )
+    assert bad.exit_code == 1 and "not an IP address" in bad.stderr
+
+    async def stored() -> tuple[Account, ApiKey, list[AuditEntry]]:
+        database = Database(env["VOCALIS_DATABASE_URL"])
+        async with database.session() as session:
+            account = await session.scalar(select(Account))
+            key = await session.scalar(select(ApiKey))
+            trail = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        await database.dispose()
+        return account, key, trail
+
+    account, key, trail = asyncio.run(stored())
+    assert (account.plan, account.char_limit, account.seconds_limit) == ("starter", 900, 60)
+    assert (key.rate_limit_rpm, key.monthly_char_cap) == (5, 100)
+    assert (key.allowed_voices, key.allowed_cidrs) == (
+        ["en_US-joe-medium"],
+        ["10.0.0.0/8", "192.0.2.1/32"],
+    )
+    assert [(entry.actor, entry.action) for entry in trail] == [
+        ("cli", "account.create"), ("cli", "account.update"), ("cli", "key.create"),
+    ]  # fmt: skip

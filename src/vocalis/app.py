@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from vocalis import __version__
+from vocalis.accounts import router as keys_router
+from vocalis.admin import router as admin_router
 from vocalis.api import health
 from vocalis.api.deps import Services
 from vocalis.api.errors import install_error_handlers
@@ -20,6 +22,10 @@ from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.synthesis import router as synthesis
+from vocalis.usage import router as usage_router
+from vocalis.usage.middleware import UsageMiddleware
+from vocalis.usage.ratelimit import RateLimiter
+from vocalis.usage.recorder import UsageRecorder
 
 log = logging.getLogger("vocalis")
 
@@ -48,7 +54,16 @@ def create_app(
             concurrency=settings.inference_concurrency,
             sentence_pause_ms=settings.sentence_pause_ms,
         )
-        app.state.services = Services(settings, database, engine, clock or Clock())
+        usage = UsageRecorder(database)
+        app.state.services = Services(
+            settings=settings,
+            database=database,
+            engine=engine,
+            clock=clock or Clock(),
+            limiter=RateLimiter(settings.rate_limit_storage),
+            usage=usage,
+        )
+        usage.start()
         warming = asyncio.create_task(engine.start(), name="warm-voices")
         try:
             yield
@@ -56,6 +71,7 @@ def create_app(
             warming.cancel()
             with suppress(asyncio.CancelledError):
                 await warming
+            await usage.close()
             engine.close()
             await database.dispose()
 
@@ -66,11 +82,16 @@ def create_app(
         lifespan=lifespan,
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
     )
+    # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(UsageMiddleware)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(synthesis.router)
+    app.include_router(usage_router.router)
+    app.include_router(keys_router.router)
+    app.include_router(admin_router.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -7,13 +7,15 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts import service as accounts
+from vocalis.admin.service import audit
 from vocalis.config import ConfigError, Settings, load_settings
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
@@ -134,25 +136,107 @@ def db_upgrade(
 
 # --- accounts -----------------------------------------------------------------------------------
 
+CharLimit = Annotated[int | None, typer.Option("--char-limit", min=0, help="Monthly characters.")]
+SecondsLimit = Annotated[
+    int | None, typer.Option("--seconds-limit", min=0, help="Monthly audio seconds.")
+]
+
+
+def _default_limits(settings: Settings) -> accounts.AccountLimits:
+    return accounts.AccountLimits(settings.default_char_limit, settings.default_seconds_limit)
+
 
 @accounts_app.command("create")
 def accounts_create(
     ctx: typer.Context,
     email: Annotated[str, typer.Option("--email", help="Login and contact address.")],
     plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
+    char_limit: CharLimit = None,
+    seconds_limit: SecondsLimit = None,
 ) -> None:
-    """Create an account; prints its id."""
+    """Create an account (limits default to VOCALIS_DEFAULT_*_LIMIT); prints its id."""
     settings = _settings(ctx)
 
     async def work(database: Database) -> str:
+        now = Clock().now()
         async with database.session(write=True) as session:
-            account = await accounts.create_account(session, email, now=Clock().now(), plan=plan)
+            account = await accounts.create_account(
+                session,
+                email,
+                now=now,
+                plan=plan,
+                limits=accounts.AccountLimits(char_limit, seconds_limit),
+                default_limits=_default_limits(settings),
+            )
+            await _audit(
+                session, "account.create", "account", account.id, now, email=email, plan=plan
+            )
             return account.id
 
     typer.echo(_run(settings, work))
 
 
+@accounts_app.command("set-limits")
+def accounts_set_limits(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option("--email", help="The account.")],
+    char_limit: CharLimit = None,
+    seconds_limit: SecondsLimit = None,
+    plan: Annotated[str | None, typer.Option(help="New plan name.")] = None,
+) -> None:
+    """Change an account's monthly limits (and plan); counters are kept."""
+    settings = _settings(ctx)
+    if char_limit is None and seconds_limit is None and plan is None:
+        _fail("nothing to change: give --char-limit, --seconds-limit or --plan")
+
+    async def work(database: Database) -> str:
+        now = Clock().now()
+        async with database.session(write=True) as session:
+            account = await accounts.get_account_by_email(session, email)
+            account = await accounts.update_account(
+                session,
+                account.id,
+                now=now,
+                plan=plan,
+                limits=accounts.AccountLimits(char_limit, seconds_limit),
+            )
+            changes = {"char_limit": char_limit, "seconds_limit": seconds_limit, "plan": plan}
+            await _audit(
+                session, "account.update", "account", account.id, now,
+                **{name: value for name, value in changes.items() if value is not None},
+            )  # fmt: skip
+            return (
+                f"{account.email}: plan {account.plan}, {account.char_limit} characters and "
+                f"{account.seconds_limit} seconds a month"
+            )
+
+    typer.echo(_run(settings, work))
+
+
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    target_type: str,
+    target_id: str,
+    now: datetime,
+    **details: object,
+) -> None:
+    await audit(
+        session,
+        actor="cli",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now,
+        details=details,
+    )
+
+
 # --- keys ---------------------------------------------------------------------------------------
+
+
+def _split(values: str | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(v.strip() for v in values.split(",") if v.strip())
 
 
 @keys_app.command("create")
@@ -163,17 +247,40 @@ def keys_create(
     scopes: Annotated[
         str, typer.Option(help="Comma-separated: tts, jobs, usage:read, admin.")
     ] = ",".join(accounts.DEFAULT_SCOPES),
+    rpm: Annotated[
+        int | None,
+        typer.Option(
+            "--rpm", min=1, help="Requests per minute [default: VOCALIS_DEFAULT_RATE_LIMIT_RPM]."
+        ),
+    ] = None,
+    char_cap: Annotated[
+        int | None, typer.Option("--char-cap", min=0, help="This key's own monthly character cap.")
+    ] = None,
+    voices: Annotated[
+        str | None, typer.Option(help="Comma-separated voice ids this key may use [default: all].")
+    ] = None,
+    cidrs: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated client addresses/CIDRs allowed [default: any]."),
+    ] = None,
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="Expire the key after this many days.")
     ] = None,
 ) -> None:
     """Create an API key. The key is printed alone on the last line of stdout, once."""
     settings = _settings(ctx)
-    scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
 
     async def work(database: Database) -> tuple[str, str]:
         now = Clock().now()
-        expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+        options = accounts.KeyOptions(
+            name=name,
+            scopes=_split(scopes) or (),
+            rate_limit_rpm=rpm,
+            monthly_char_cap=char_cap,
+            allowed_voices=_split(voices),
+            allowed_cidrs=_split(cidrs),
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
         async with database.session(write=True) as session:
             owner = await accounts.get_account_by_email(session, account)
             key, raw = await accounts.create_api_key(
@@ -181,9 +288,10 @@ def keys_create(
                 owner,
                 pepper=settings.key_pepper.get_secret_value(),
                 now=now,
-                name=name,
-                scopes=scope_list,
-                expires_at=expires_at,
+                options=options,
+            )
+            await _audit(
+                session, "key.create", "key", key.id, now, name=name, scopes=list(key.scopes)
             )
             return key.id, raw
 
@@ -197,23 +305,26 @@ def keys_list(
     ctx: typer.Context,
     account: Annotated[str, typer.Option("--account", help="Email of the owning account.")],
 ) -> None:
-    """List an account's keys (prefix, scopes, state); secrets are never shown."""
+    """List an account's keys: id, prefix, name, scopes, rpm, state. Secrets are never shown."""
     settings = _settings(ctx)
 
     async def work(database: Database) -> list[str]:
         now = Clock().now()
         async with database.session() as session:
             owner = await accounts.get_account_by_email(session, account)
-            rows = []
-            for key in await accounts.list_api_keys(session, owner.id):
-                if key.revoked_at:
-                    state = "revoked"
-                elif key.expires_at and key.expires_at <= now:
-                    state = "expired"
-                else:
-                    state = "active"
-                rows.append(f"{key.id}\t{key.prefix}…\t{key.name}\t{','.join(key.scopes)}\t{state}")
-            return rows
+            return [
+                "\t".join(
+                    (
+                        key.id,
+                        f"{key.prefix}…",
+                        key.name,
+                        ",".join(key.scopes),
+                        f"{key.rate_limit_rpm or settings.default_rate_limit_rpm}/min",
+                        key.state(now),
+                    )
+                )
+                for key in await accounts.list_api_keys(session, owner.id)
+            ]
 
     for row in _run(settings, work):
         typer.echo(row)
@@ -228,8 +339,10 @@ def keys_revoke(
     settings = _settings(ctx)
 
     async def work(database: Database) -> None:
+        now = Clock().now()
         async with database.session(write=True) as session:
-            await accounts.revoke_api_key(session, key_id, now=Clock().now())
+            await accounts.revoke_api_key(session, key_id, now=now)
+            await _audit(session, "key.revoke", "key", key_id, now)
 
     _run(settings, work)
     _info(f"revoked {key_id}")
@@ -239,8 +352,9 @@ def keys_revoke(
 def dev_key(ctx: typer.Context) -> None:
     """Make sure a local development account and key exist, and print the key.
 
-    The key is kept in VOCALIS_DEV_KEY_FILE (default data/dev-api-key) so later runs can print it
-    again; refused in production.
+    The key has every scope, admin included, so the whole API can be tried locally. It is kept
+    in VOCALIS_DEV_KEY_FILE (default data/dev-api-key) so later runs can print it again.
+    Refused in production.
     """
     settings = _settings(ctx)
     if settings.env == "production":
@@ -260,9 +374,15 @@ def dev_key(ctx: typer.Context) -> None:
             try:
                 owner = await accounts.get_account_by_email(session, DEV_ACCOUNT_EMAIL)
             except VocalisError:
-                owner = await accounts.create_account(session, DEV_ACCOUNT_EMAIL, now=now)
+                owner = await accounts.create_account(
+                    session, DEV_ACCOUNT_EMAIL, now=now, default_limits=_default_limits(settings)
+                )
             _, raw = await accounts.create_api_key(
-                session, owner, pepper=pepper, now=now, name="development"
+                session,
+                owner,
+                pepper=pepper,
+                now=now,
+                options=accounts.KeyOptions(name="development", scopes=tuple(accounts.Scope)),
             )
         _write_dev_key(settings.dev_key_file, raw)
         return raw

@@ -6,13 +6,15 @@ Values are layered, lowest first: built-in defaults → TOML file (`VOCALIS_CONF
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -56,6 +58,20 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(256 * 1024, ge=1024)
 
     key_pepper: SecretStr = SecretStr(DEVELOPMENT_PEPPER)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
+    )
+
+    default_char_limit: int = Field(100_000, ge=0, description="monthly characters per account")
+    default_seconds_limit: int = Field(6_000, ge=0, description="monthly audio seconds per account")
+    quota_chars_per_second: float = Field(
+        15.0, gt=0, description="speech rate assumed when reserving audio seconds at admission"
+    )
+    default_rate_limit_rpm: int = Field(600, ge=1, description="requests per minute per key")
+    rate_limit_storage: str = Field(
+        "memory://", description="memory:// for one process, redis://host:port to share limits"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -67,6 +83,22 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError with the culprit
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -38,7 +38,7 @@ async def test_times_come_back_as_aware_utc(database_url: str) -> None:
     database = Database(database_url)
     local = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     async with database.session(write=True) as session:
-        session.add(Account(email="t@example.com", created_at=local, updated_at=local))
+        session.add(_account("t@example.com", local))
     async with database.session() as session:
         account = await session.scalar(select(Account))
     await database.dispose()
@@ -52,7 +52,7 @@ async def test_failed_unit_of_work_is_rolled_back(database_url: str) -> None:
     now = datetime.now(UTC)
     with pytest.raises(RuntimeError):
         async with database.session(write=True) as session:
-            session.add(Account(email="gone@example.com", created_at=now, updated_at=now))
+            session.add(_account("gone@example.com", now))
             await session.flush()
             raise RuntimeError("boom")
     async with database.session() as session:
@@ -67,3 +67,7 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> Non
         foreign_keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
     await database.dispose()
     assert (journal, foreign_keys) == ("wal", 1)
+
+
+def _account(email: str, when: datetime) -> Account:
+    return Account(email=email, char_limit=1, seconds_limit=1, created_at=when, updated_at=when)

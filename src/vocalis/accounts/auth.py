@@ -1,4 +1,8 @@
-"""Request authentication: API key from `Authorization: Bearer` or `X-API-Key`, then scopes."""
+"""Request authentication and authorization, in the order that keeps refusals cheap.
+
+key present → well-formed → known, live, account active (401) → client address allowed (403)
+→ scope (403) → rate limit (429). A request refused before the rate-limit step consumes nothing.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from vocalis.accounts.service import (
     record_key_use,
     verify_api_key,
 )
-from vocalis.api.deps import ClockDep, DatabaseDep, SettingsDep
+from vocalis.api.deps import ClockDep, DatabaseDep, LimiterDep, SettingsDep
 from vocalis.kit.errors import Forbidden, Unauthorized
 
 # auto_error=False: we render our own 401s; these objects also document the schemes in /docs.
@@ -43,37 +47,50 @@ def _presented_key(request: Request) -> str:
     )
 
 
-async def authenticate(
-    request: Request,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    clock: ClockDep,
-    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _header_doc: Annotated[str | None, Depends(_api_key_header)],
-) -> Principal:
-    """Verify the caller in its own short transaction, so no lock outlives the check."""
-    raw = _presented_key(request)
-    now = clock.now()
-    async with database.session() as session:
-        principal = await verify_api_key(
-            session, raw, pepper=settings.key_pepper.get_secret_value(), now=now
-        )
-    if principal.last_used_at is None or now - principal.last_used_at >= LAST_USED_RESOLUTION:
-        async with database.session(write=True) as session:
-            await record_key_use(session, principal.key_id, now=now)
-    request.state.principal = principal
-    return principal
+def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the verified caller, allowed `scope`, within its rate limit."""
 
-
-def require_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def dependency(
+        request: Request,
+        settings: SettingsDep,
+        database: DatabaseDep,
+        clock: ClockDep,
+        limiter: LimiterDep,
+        _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        _header_doc: Annotated[str | None, Depends(_api_key_header)],
+    ) -> Principal:
+        raw = _presented_key(request)
+        now = clock.now()
+        async with database.session() as session:  # its own short transaction: no lock held
+            principal = await verify_api_key(
+                session, raw, pepper=settings.key_pepper.get_secret_value(), now=now
+            )
+        request.state.principal = principal  # from here on the request is usage-accounted
+        if not principal.may_connect_from(request.state.client_ip):
+            raise Forbidden(
+                f"this API key may not be used from {request.state.client_ip}",
+                code="ip_not_allowed",
+            )
         if scope.value not in principal.scopes:
             raise Forbidden(
                 f"this API key lacks the '{scope.value}' scope", code="insufficient_scope"
             )
+        limit = await limiter.hit(
+            principal.key_id, principal.rate_limit_rpm or settings.default_rate_limit_rpm
+        )
+        if limit is not None:
+            request.state.response_headers.update(limit.headers())
+            if not limit.allowed:
+                raise limit.refusal()
+        if principal.last_used_at is None or now - principal.last_used_at >= LAST_USED_RESOLUTION:
+            async with database.session(write=True) as session:
+                await record_key_use(session, principal.key_id, now=now)
         return principal
 
-    return check
+    return dependency
 
 
-CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+SpeechCaller = Annotated[Principal, Depends(authorized(Scope.TTS))]
+JobsCaller = Annotated[Principal, Depends(authorized(Scope.JOBS))]
+UsageReader = Annotated[Principal, Depends(authorized(Scope.USAGE_READ))]
+Admin = Annotated[Principal, Depends(authorized(Scope.ADMIN))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocalis.kit.db import Base, UTCDateTime
@@ -12,7 +12,11 @@ from vocalis.kit.ids import new_id
 
 
 class Account(Base):
-    """A customer: owns keys, quotas and usage. Email is stored lower-cased."""
+    """A customer: owns keys, quota limits and the counters of the current period.
+
+    Email is stored lower-cased. Counters cover [period_start, period_end); a request after
+    period_end starts a new period (lazily, see `vocalis.usage.quota`).
+    """
 
     __tablename__ = "accounts"
 
@@ -23,6 +27,12 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    char_limit: Mapped[int] = mapped_column(BigInteger)
+    seconds_limit: Mapped[int] = mapped_column(BigInteger)
+    chars_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    audio_ms_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -48,6 +58,7 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     rate_limit_rpm: Mapped[int | None] = mapped_column(Integer)
     monthly_char_cap: Mapped[int | None] = mapped_column(Integer)
+    period_chars_used: Mapped[int] = mapped_column(BigInteger, default=0)
     allowed_voices: Mapped[list[str] | None] = mapped_column(JSON)
     allowed_cidrs: Mapped[list[str] | None] = mapped_column(JSON)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -56,3 +67,10 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     account: Mapped[Account] = relationship(back_populates="api_keys", lazy="raise")
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from vocalis.accounts.keys import display_prefix, generate_api_key, hash_api_key, is_well_formed
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from vocalis.usage.quota import calendar_month
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+ACCOUNT_STATUSES = ("active", "suspended")
 
 
 class Scope(StrEnum):
@@ -37,6 +41,23 @@ class Principal:
     key_id: str
     scopes: frozenset[str]
     last_used_at: datetime | None
+    rate_limit_rpm: int | None = None
+    allowed_voices: frozenset[str] | None = None
+    allowed_networks: tuple[IPNetwork, ...] | None = None
+
+    def may_use_voice(self, voice_id: str) -> bool:
+        return self.allowed_voices is None or voice_id in self.allowed_voices
+
+    def may_connect_from(self, address: str | None) -> bool:
+        if self.allowed_networks is None:
+            return True
+        if address is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.allowed_networks)
 
 
 # --- accounts -----------------------------------------------------------------------------------
@@ -49,16 +70,101 @@ def normalize_email(email: str) -> str:
         raise InvalidInput(f"invalid email address: {exc}", code="invalid_email") from exc
 
 
+@dataclass(frozen=True)
+class AccountLimits:
+    """Monthly quota limits; None leaves a value as it is (or at the default, for new accounts)."""
+
+    char_limit: int | None = None
+    seconds_limit: int | None = None
+
+
 async def create_account(
-    session: AsyncSession, email: str, *, now: datetime, plan: str = "free"
+    session: AsyncSession,
+    email: str,
+    *,
+    now: datetime,
+    default_limits: AccountLimits,
+    plan: str = "free",
+    limits: AccountLimits = AccountLimits(),
 ) -> Account:
     email = normalize_email(email)
     if await _find_account(session, email) is not None:
         raise Conflict(f"an account with email {email} already exists", code="account_exists")
-    account = Account(email=email, plan=plan, status="active", created_at=now, updated_at=now)
+    period_start, period_end = calendar_month(now)
+    account = Account(
+        email=email,
+        plan=plan,
+        status="active",
+        char_limit=_limit(limits.char_limit, default_limits.char_limit),
+        seconds_limit=_limit(limits.seconds_limit, default_limits.seconds_limit),
+        chars_used=0,
+        audio_ms_used=0,
+        period_start=period_start,
+        period_end=period_end,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(account)
     await session.flush()
     return account
+
+
+async def update_account(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    now: datetime,
+    plan: str | None = None,
+    status: str | None = None,
+    limits: AccountLimits = AccountLimits(),
+) -> Account:
+    """Change plan, status or limits; counters are left alone (a lowered limit simply binds)."""
+    account = await get_account(session, account_id)
+    if status is not None and status not in ACCOUNT_STATUSES:
+        raise InvalidInput(
+            f"status must be one of {', '.join(ACCOUNT_STATUSES)}", code="invalid_status"
+        )
+    for limit in (limits.char_limit, limits.seconds_limit):
+        if limit is not None and limit < 0:
+            raise InvalidInput("limits cannot be negative", code="invalid_limit")
+    if plan is not None:
+        account.plan = plan
+    if status is not None:
+        account.status = status
+    if limits.char_limit is not None:
+        account.char_limit = limits.char_limit
+    if limits.seconds_limit is not None:
+        account.seconds_limit = limits.seconds_limit
+    account.updated_at = now
+    await session.flush()
+    return account
+
+
+async def get_account(session: AsyncSession, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}", code="account_not_found")
+    return account
+
+
+async def list_accounts(
+    session: AsyncSession, *, limit: int, offset: int, email: str | None = None
+) -> tuple[list[Account], int]:
+    query = select(Account)
+    if email:
+        query = query.where(Account.email.contains(email.lower()))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(Account.created_at, Account.id).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def _limit(given: int | None, default: int | None) -> int:
+    value = given if given is not None else default
+    if value is None or value < 0:
+        raise InvalidInput("limits must be zero or more", code="invalid_limit")
+    return value
 
 
 async def get_account_by_email(session: AsyncSession, email: str) -> Account:
@@ -85,25 +191,61 @@ def parse_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(scopes))
 
 
+@dataclass(frozen=True)
+class KeyOptions:
+    """What a new key may do. None means "no restriction" (or the server default for rpm)."""
+
+    name: str = "default"
+    scopes: tuple[str, ...] = tuple(DEFAULT_SCOPES)
+    rate_limit_rpm: int | None = None
+    monthly_char_cap: int | None = None
+    allowed_voices: tuple[str, ...] | None = None
+    allowed_cidrs: tuple[str, ...] | None = None
+    expires_at: datetime | None = None
+
+
+def parse_cidrs(cidrs: list[str] | tuple[str, ...]) -> list[str]:
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError as exc:
+            raise InvalidInput(f"not an IP address or CIDR: {cidr!r}", code="invalid_cidr") from exc
+    return networks
+
+
 async def create_api_key(
     session: AsyncSession,
     account: Account,
     *,
     pepper: str,
     now: datetime,
-    name: str = "default",
-    scopes: list[str] | tuple[str, ...] = DEFAULT_SCOPES,
-    expires_at: datetime | None = None,
+    options: KeyOptions = KeyOptions(),
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never retrievable again."""
+    if options.rate_limit_rpm is not None and options.rate_limit_rpm < 1:
+        raise InvalidInput("rate_limit_rpm must be at least 1", code="invalid_limit")
+    if options.monthly_char_cap is not None and options.monthly_char_cap < 0:
+        raise InvalidInput("monthly_char_cap cannot be negative", code="invalid_limit")
+    if options.expires_at is not None and options.expires_at <= now:
+        raise InvalidInput("expires_at must be in the future", code="invalid_expiry")
     raw = generate_api_key()
     key = ApiKey(
         account_id=account.id,
-        name=name,
+        name=options.name,
         prefix=display_prefix(raw),
         key_hash=hash_api_key(raw, pepper),
-        scopes=parse_scopes(list(scopes)),
-        expires_at=expires_at,
+        scopes=parse_scopes(list(options.scopes)),
+        rate_limit_rpm=options.rate_limit_rpm,
+        monthly_char_cap=options.monthly_char_cap,
+        period_chars_used=0,
+        allowed_voices=sorted(set(options.allowed_voices))
+        if options.allowed_voices is not None
+        else None,
+        allowed_cidrs=parse_cidrs(options.allowed_cidrs)
+        if options.allowed_cidrs is not None
+        else None,
+        expires_at=options.expires_at,
         created_at=now,
     )
     session.add(key)
@@ -112,20 +254,28 @@ async def create_api_key(
 
 
 async def revoke_api_key(session: AsyncSession, key_id: str, *, now: datetime) -> ApiKey:
-    key = await session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound(f"no API key with id {key_id}", code="key_not_found")
+    key = await get_api_key(session, key_id)
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
     return key
 
 
-async def list_api_keys(session: AsyncSession, account_id: str) -> list[ApiKey]:
-    result = await session.scalars(
-        select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at)
-    )
-    return list(result)
+async def list_api_keys(session: AsyncSession, account_id: str | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if account_id is not None:
+        query = query.where(ApiKey.account_id == account_id)
+    return list(await session.scalars(query))
+
+
+async def get_api_key(
+    session: AsyncSession, key_id: str, *, account_id: str | None = None
+) -> ApiKey:
+    """A key by id; with `account_id`, another account's key is indistinguishable from none."""
+    key = await session.get(ApiKey, key_id)
+    if key is None or (account_id is not None and key.account_id != account_id):
+        raise NotFound(f"no API key with id {key_id}", code="key_not_found")
+    return key
 
 
 async def verify_api_key(
@@ -151,6 +301,13 @@ async def verify_api_key(
         key_id=key.id,
         scopes=frozenset(key.scopes),
         last_used_at=key.last_used_at,
+        rate_limit_rpm=key.rate_limit_rpm,
+        allowed_voices=frozenset(key.allowed_voices) if key.allowed_voices is not None else None,
+        allowed_networks=(
+            tuple(ipaddress.ip_network(cidr) for cidr in key.allowed_cidrs)
+            if key.allowed_cidrs is not None
+            else None
+        ),
     )
 
 

@@ -13,6 +13,8 @@ from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.usage.ratelimit import RateLimiter
+from vocalis.usage.recorder import UsageRecorder
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Services:
     database: Database
     engine: SpeechEngine
     clock: Clock
+    limiter: RateLimiter
+    usage: UsageRecorder
 
 
 def get_services(request: Request) -> Services:
@@ -45,6 +49,14 @@ def get_clock(services: Annotated[Services, Depends(get_services)]) -> Clock:
     return services.clock
 
 
+def get_limiter(services: Annotated[Services, Depends(get_services)]) -> RateLimiter:
+    return services.limiter
+
+
+def get_usage_recorder(services: Annotated[Services, Depends(get_services)]) -> UsageRecorder:
+    return services.usage
+
+
 async def get_session(
     database: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
@@ -53,8 +65,19 @@ async def get_session(
         yield session
 
 
+async def get_write_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """A unit of work that writes: takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+    async with database.session(write=True) as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 EngineDep = Annotated[SpeechEngine, Depends(get_engine)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+UsageRecorderDep = Annotated[UsageRecorder, Depends(get_usage_recorder)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -11,39 +12,51 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("vocalis.http")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REQUEST_ID_HEADER = "x-request-id"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (echoed as `X-Request-Id`) and turns crashes into a JSON 500.
+    """Sets up what every request carries and turns crashes into a JSON 500.
 
-    A client may send its own `X-Request-Id` (letters, digits, `._-`, up to 64) to correlate logs.
+    - an id, echoed as `X-Request-Id` (a client may send its own: letters, digits, `._-`, ≤ 64);
+    - the client's address (`X-Forwarded-For` is believed only from `trusted_proxies`);
+    - `response_headers` that dependencies add (rate limits) even to error responses.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
         self.app = app
+        self.trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies or []]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state.update(
+            request_id=request_id,
+            client_ip=client_address(scope, self.trusted),
+            response_headers={},
+        )
         started = False
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_context(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                extra = {b"x-request-id": request_id.encode()} | {
+                    name.lower().encode(): value.encode()
+                    for name, value in state["response_headers"].items()
+                }
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in extra]
+                message = {**message, "headers": headers + list(extra.items())}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_context)
         except Exception:
             log.exception(
                 "unhandled error in %s %s (request %s)", scope["method"], scope["path"], request_id
@@ -51,7 +64,9 @@ class RequestContextMiddleware:
             if started:
                 raise
             await _send_json(
-                send_with_id, 500, {"detail": "internal server error", "code": "internal_error"}
+                send_with_context,
+                500,
+                {"detail": "internal server error", "code": "internal_error"},
             )
 
 
@@ -92,6 +107,36 @@ class BodyLimitMiddleware:
     async def _refuse(self, send: Send) -> None:
         detail = f"request body exceeds the limit of {self.max_bytes} bytes"
         await _send_json(send, 413, {"detail": detail, "code": "payload_too_large"})
+
+
+def client_address(scope: Scope, trusted: list[IPNetwork]) -> str | None:
+    """The peer address, or, when the peer is a trusted proxy, the nearest untrusted address in
+    `X-Forwarded-For` (read right to left, since proxies append)."""
+    peer = scope.get("client")
+    address = peer[0] if peer else None
+    if address is None or not _is_trusted(address, trusted):
+        return address
+    forwarded = _header(scope, b"x-forwarded-for") or ""
+    for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        if not _is_trusted(hop, trusted):
+            return hop if _parses(hop) else address
+    return address
+
+
+def _is_trusted(address: str, trusted: list[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def _parses(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def _request_id(scope: Scope) -> str:

@@ -19,7 +19,8 @@ from vocalis.engine.device import InferenceDevice, default_concurrency
 from vocalis.engine.registry import VoiceRegistry
 from vocalis.engine.sentences import split_sentences
 from vocalis.engine.text import character_count, has_speech, normalize
-from vocalis.engine.voice import EngineNotReady, NothingToSpeak, VoiceInfo
+from vocalis.engine.voice import EngineNotReady, NothingToSpeak, SynthesisFailed, VoiceInfo
+from vocalis.kit.errors import VocalisError
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,11 @@ class SpeechEngine:
                     samples = await loop.run_in_executor(
                         self._executor, self.registry.synthesize, prepared.voice.id, sentence, speed
                     )
+                except VocalisError:
+                    raise
+                except Exception as exc:
+                    log.exception("inference failed for voice %s", prepared.voice.id)
+                    raise SynthesisFailed("speech synthesis failed") from exc
                 finally:
                     self.in_flight -= 1
             if index and len(pause):

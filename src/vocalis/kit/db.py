@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -120,3 +122,28 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def upsert_adding(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    add: list[str],
+) -> None:
+    """Insert rows; where the `keys` already exist, add the `add` columns onto the stored ones.
+
+    One statement on both SQLite and PostgreSQL (`INSERT … ON CONFLICT DO UPDATE`), so
+    concurrent writers never lose an increment.
+    """
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[key] for key in keys],
+        set_={column: table.c[column] + statement.excluded[column] for column in add},
+    )
+    await session.execute(statement, rows)

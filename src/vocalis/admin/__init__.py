@@ -1,0 +1,1 @@
+"""Operator API: accounts, keys, platform statistics, audit trail."""

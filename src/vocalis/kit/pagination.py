@@ -1,0 +1,36 @@
+"""Limit/offset pagination shared by every list endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 200
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 200).")
+    ] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

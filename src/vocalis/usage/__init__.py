@@ -1,0 +1,1 @@
+"""Quotas, rate limits, usage events and reports."""

@@ -1,0 +1,56 @@
+"""The caller's own usage: totals and breakdowns, the request log, and the quota."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from vocalis.accounts.auth import UsageReader
+from vocalis.api.deps import ClockDep, SessionDep, UsageRecorderDep
+from vocalis.kit.pagination import Page, PageDep
+from vocalis.usage import quota
+from vocalis.usage.schemas import QuotaOut, UsageEventOut, UsageSummary
+from vocalis.usage.service import usage_log, usage_summary
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+
+Days = Annotated[int, Query(ge=1, le=366, description="How many days back, today included (UTC).")]
+
+
+@router.get("", response_model=UsageSummary, response_model_by_alias=True, summary="Usage totals")
+async def get_usage(
+    principal: UsageReader,
+    session: SessionDep,
+    clock: ClockDep,
+    recorder: UsageRecorderDep,
+    days: Days = 30,
+) -> dict:
+    await recorder.flush()  # include this process's latest requests
+    return await usage_summary(
+        session, days=days, today=clock.now().date(), account_id=principal.account_id
+    )
+
+
+@router.get("/logs", response_model=Page[UsageEventOut], summary="Your requests, newest first")
+async def get_usage_logs(
+    principal: UsageReader, session: SessionDep, recorder: UsageRecorderDep, page: PageDep
+) -> Page[UsageEventOut]:
+    await recorder.flush()
+    events, total = await usage_log(
+        session, principal.account_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        data=[UsageEventOut.model_validate(event) for event in events],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/quota", response_model=QuotaOut, summary="Limits and use in the current period")
+async def get_quota(principal: UsageReader, session: SessionDep, clock: ClockDep) -> QuotaOut:
+    figures = await quota.read_quota(
+        session, principal.account_id, clock.now(), key_id=principal.key_id
+    )
+    return QuotaOut(**figures.as_dict(), resets_at=figures.resets_at, plan=figures.plan)

@@ -1,0 +1,211 @@
+"""Dual monthly quotas: never overspent, even at once; real audio charged; failures refunded."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import client_for, running_app
+from tests.helpers import BrokenBackend, decode_wav
+from vocalis.accounts.models import Account, ApiKey
+from vocalis.config import DEFAULT_VOICE, Settings
+from vocalis.engine import VoiceRegistry, select_device
+from vocalis.engine.text import normalize
+from vocalis.kit.clock import ManualClock
+
+TEN_CHARACTERS = "Hello you."
+
+
+async def counters(app: Any) -> tuple[int, int]:
+    async with app.state.services.database.session() as session:
+        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
+    return row.chars_used, row.audio_ms_used
+
+
+def test_the_ten_character_text_really_counts_ten() -> None:
+    assert len(normalize(TEN_CHARACTERS, "en_US")) == 10
+
+
+async def test_concurrent_requests_never_overspend(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    key = await make_key(char_limit=100)
+    headers = {"X-API-Key": key}
+
+    responses = await asyncio.gather(
+        *(client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers) for _ in range(40))
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 10 + [429] * 30
+    refused = [response.json() for response in responses if response.status_code == 429]
+    assert {body["code"] for body in refused} == {"quota_exceeded"}
+    chars_used, audio_ms_used = await counters(app)
+    assert chars_used == 100
+    spoken_ms = sum(
+        int(response.headers["x-audio-duration-ms"])
+        for response in responses
+        if response.status_code == 200
+    )
+    assert abs(audio_ms_used - spoken_ms) <= 10
+    quota = (await client.get("/v1/usage/quota", headers=headers)).json()
+    assert quota["characters"] == {"limit": 100, "used": 100, "remaining": 0}
+
+
+async def test_quota_refusal_carries_the_figures(
+    client: httpx.AsyncClient, make_key: Callable[..., Any], clock: ManualClock
+) -> None:
+    key = await make_key(char_limit=15)
+    headers = {"X-API-Key": key}
+    first = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    assert first.status_code == 200
+    assert first.headers["x-quota-characters-remaining"] == "5"
+
+    refused = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["code"] == "quota_exceeded"
+    assert "character" in body["detail"]
+    assert body["quota"]["characters"] == {"limit": 15, "used": 10, "remaining": 5}
+    assert set(body["quota"]["seconds"]) == {"limit", "used", "remaining"}
+    resets_at = datetime.fromisoformat(body["resets_at"])
+    now = clock.now()
+    next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    assert resets_at == next_month
+    assert int(refused.headers["retry-after"]) == pytest.approx(
+        (next_month - now).total_seconds(), abs=2
+    )
+
+    quota = (await client.get("/v1/usage/quota", headers=headers)).json()
+    assert {k: quota[k] for k in ("characters", "seconds")} == body["quota"]
+    assert quota["plan"] == "free"
+
+
+async def test_seconds_quota_binds_even_when_characters_remain(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    key = await make_key(seconds_limit=2)  # 60 characters are estimated at 4 s (15 chars/s)
+    text = "This sentence is long enough to need more than two seconds."
+    response = await client.post("/v1/tts", json={"text": text}, headers={"X-API-Key": key})
+    assert response.status_code == 429
+    body = response.json()
+    assert body["code"] == "quota_exceeded"
+    assert "seconds" in body["detail"]
+    assert body["quota"]["characters"]["remaining"] == 100_000
+    assert body["quota"]["seconds"] == {"limit": 2, "used": 0, "remaining": 2}
+    assert await counters(app) == (0, 0)
+
+
+async def test_seconds_are_charged_at_the_real_duration_not_the_estimate(
+    app: Any, client: httpx.AsyncClient, api_key: str
+) -> None:
+    text = "One. Two. Three. Four."  # short words and pauses: slower than the assumed 15 chars/s
+    response = await client.post("/v1/tts", json={"text": text}, headers={"X-API-Key": api_key})
+    assert response.status_code == 200
+    real_ms = round(decode_wav(response.content).duration * 1000)
+    estimate_ms = round(len(text) / 15 * 1000)
+    assert abs(real_ms - estimate_ms) > 100  # the test is only meaningful if they differ
+    chars_used, audio_ms_used = await counters(app)
+    assert chars_used == len(normalize(text))
+    assert abs(audio_ms_used - real_ms) <= 10
+    remaining = float(response.headers["x-quota-seconds-remaining"])
+    assert remaining == pytest.approx(6000 - real_ms / 1000, abs=0.011)
+
+
+async def test_failed_synthesis_is_refunded_in_full(
+    settings: Settings, voices: VoiceRegistry, make_key_for: Callable[..., Any]
+) -> None:
+    (piper,) = voices.backends
+    broken = VoiceRegistry([BrokenBackend(piper)], DEFAULT_VOICE)
+    broken.load(select_device("cpu"))
+    async with running_app(settings, broken) as app, client_for(app) as client:
+        key = await make_key_for(app, monthly_char_cap=50)
+        response = await client.post(
+            "/v1/tts", json={"text": TEN_CHARACTERS}, headers={"X-API-Key": key}
+        )
+        assert response.status_code == 500
+        assert response.json()["code"] == "synthesis_failed"
+        assert await counters(app) == (0, 0)
+        async with app.state.services.database.session() as session:
+            assert await session.scalar(select(ApiKey.period_chars_used)) == 0
+
+
+async def test_a_client_that_hangs_up_is_not_charged(
+    app: Any, client: httpx.AsyncClient, api_key: str
+) -> None:
+    engine = app.state.services.engine
+    long_text = "This is one of many sentences that take a while to say. " * 40
+    request = asyncio.create_task(
+        client.post("/v1/tts", json={"text": long_text}, headers={"X-API-Key": api_key})
+    )
+
+    async def inference_started() -> None:
+        while engine.in_flight == 0:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(inference_started(), 30)
+    assert (await counters(app))[0] > 0  # reserved while it runs
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+
+    async def refunded() -> None:
+        while await counters(app) != (0, 0):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(refunded(), 10)
+
+
+async def test_a_new_month_starts_with_fresh_counters(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any], clock: ManualClock
+) -> None:
+    clock.advance(datetime(2031, 1, 31, 23, 59, tzinfo=UTC) - clock.now())
+    key = await make_key(char_limit=10, monthly_char_cap=10)
+    headers = {"X-API-Key": key}
+    assert (
+        await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    ).status_code == 200
+    assert (
+        await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    ).status_code == 429
+
+    clock.advance(timedelta(minutes=2))  # February
+    quota = (await client.get("/v1/usage/quota", headers=headers)).json()
+    assert quota["characters"]["used"] == 0  # reads as the new period before anything is written
+    assert quota["resets_at"] == "2031-03-01T00:00:00Z"
+    again = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    assert again.status_code == 200
+    async with app.state.services.database.session() as session:
+        account = await session.scalar(select(Account))
+        key_row = await session.scalar(select(ApiKey))
+    assert (account.chars_used, account.period_start, account.period_end) == (
+        10,
+        datetime(2031, 2, 1, tzinfo=UTC),
+        datetime(2031, 3, 1, tzinfo=UTC),
+    )
+    assert key_row.period_chars_used == 10
+
+
+async def test_a_keys_own_character_cap_binds_before_the_account(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    capped = await make_key(monthly_char_cap=15)
+    free = await make_key()  # same account, no cap of its own
+    assert (
+        await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers={"X-API-Key": capped})
+    ).status_code == 200
+    refused = await client.post(
+        "/v1/tts", json={"text": TEN_CHARACTERS}, headers={"X-API-Key": capped}
+    )
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["code"] == "quota_exceeded"
+    assert body["quota"]["key_characters"] == {"limit": 15, "used": 10, "remaining": 5}
+    assert (
+        await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers={"X-API-Key": free})
+    ).status_code == 200
+    assert (await counters(app))[0] == 20
