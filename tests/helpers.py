@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -85,3 +87,18 @@ class BrokenBackend:
 
     def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
         raise RuntimeError("inference runtime crashed")
+
+
+async def wait_for_job(
+    client: Any, job_id: str, headers: dict[str, str], wanted: set[str], timeout: float = 60
+) -> dict[str, Any]:
+    """Poll GET /v1/tts/jobs/{id} until its status is one of `wanted`."""
+
+    async def poll() -> dict[str, Any]:
+        while True:
+            job = (await client.get(f"/v1/tts/jobs/{job_id}", headers=headers)).json()
+            if job["status"] in wanted:
+                return job
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(poll(), timeout)

@@ -19,6 +19,10 @@ from vocalis.api.errors import install_error_handlers
 from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from vocalis.config import Settings, load_settings
 from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
+from vocalis.jobs import router as jobs_router
+from vocalis.jobs.runner import JobRunner
+from vocalis.jobs.storage import AudioStore
+from vocalis.jobs.urls import Resolver, SystemResolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.synthesis import router as synthesis
@@ -36,38 +40,61 @@ Errors are JSON `{"detail": "...", "code": "..."}`.
 """
 
 
+def build_engine(settings: Settings, registry: VoiceRegistry | None = None) -> SpeechEngine:
+    """The speech engine as configured (not yet started: `await engine.start()` loads voices)."""
+    return SpeechEngine(
+        registry or VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice),
+        select_device(settings.device, settings.inference_threads),
+        concurrency=settings.inference_concurrency,
+        sentence_pause_ms=settings.sentence_pause_ms,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     registry: VoiceRegistry | None = None,
     clock: Clock | None = None,
+    resolver: Resolver | None = None,
 ) -> FastAPI:
-    """Build the app. `registry` lets a caller share already-loaded voices (tests, embedding)."""
+    """Build the app. `registry` lets a caller share already-loaded voices (tests, embedding);
+    `resolver` replaces the system DNS used to vet webhook URLs."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url, echo=settings.database_echo)
-        engine = SpeechEngine(
-            registry or VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice),
-            select_device(settings.device, settings.inference_threads),
-            concurrency=settings.inference_concurrency,
-            sentence_pause_ms=settings.sentence_pause_ms,
-        )
+        engine = build_engine(settings, registry)
         usage = UsageRecorder(database)
-        app.state.services = Services(
+        services = Services(
             settings=settings,
             database=database,
             engine=engine,
             clock=clock or Clock(),
             limiter=RateLimiter(settings.rate_limit_storage),
             usage=usage,
+            store=AudioStore(settings.storage_path),
+            resolver=resolver or SystemResolver(),
         )
+        if settings.worker == "inline":
+            services.runner = JobRunner(
+                settings=settings,
+                database=database,
+                engine=engine,
+                store=services.store,
+                clock=services.clock,
+                resolver=services.resolver,
+            )
+        app.state.services = services
         usage.start()
         warming = asyncio.create_task(engine.start(), name="warm-voices")
+        if services.runner is not None:
+            services.runner.start()  # waits for the voices before taking work
         try:
             yield
         finally:
+            if services.runner is not None:
+                await services.runner.stop()
             warming.cancel()
             with suppress(asyncio.CancelledError):
                 await warming
@@ -91,6 +118,7 @@ def create_app(
     app.include_router(synthesis.router)
     app.include_router(usage_router.router)
     app.include_router(keys_router.router)
+    app.include_router(jobs_router.router)
     app.include_router(admin_router.router)
 
     @app.get("/", include_in_schema=False)

@@ -29,6 +29,7 @@ app = typer.Typer(
     help="Vocalis: a self-hostable text-to-speech API platform.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
@@ -89,9 +90,9 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str | None, typer.Option(help="Interface to bind [default: 127.0.0.1].")
+        str | None, typer.Option(help="Interface to bind (default: 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: 8000).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Serve the HTTP API (voices load in the background; /readyz says when they are warm)."""
@@ -100,10 +101,7 @@ def serve(
     from vocalis.app import create_app
 
     settings = _settings(ctx, config, host=host, port=port)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness probes read the revision
+    _configure_logging(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -111,6 +109,68 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=False,
     )
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once (default: VOCALIS_WORKER_CONCURRENCY)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run queued jobs, webhook deliveries and retention until stopped (SIGTERM or Ctrl-C).
+
+    For VOCALIS_WORKER=external: start as many as you like, on any machines that share the
+    database and the storage path. A stopped worker finishes or hands back its jobs; a killed
+    one's jobs are taken over when their lease runs out.
+    """
+    settings = _settings(ctx, config)
+    _configure_logging(settings)
+    asyncio.run(_run_worker(settings, concurrency))
+
+
+async def _run_worker(settings: Settings, concurrency: int | None) -> None:
+    import signal
+
+    from vocalis.app import build_engine
+    from vocalis.jobs.runner import JobRunner
+    from vocalis.jobs.storage import AudioStore
+    from vocalis.jobs.urls import SystemResolver
+
+    database = Database(settings.database_url, echo=settings.database_echo)
+    engine = build_engine(settings)
+    await engine.start()
+    if not engine.ready:
+        _fail(f"the speech engine could not start: {engine.load_error}", code=1)
+    runner = JobRunner(
+        settings=settings,
+        database=database,
+        engine=engine,
+        store=AudioStore(settings.storage_path),
+        clock=Clock(),
+        resolver=SystemResolver(),
+        concurrency=concurrency,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await runner.run_until(stop)
+    finally:
+        engine.close()
+        await database.dispose()
+    _info(f"worker {runner.worker.worker_id} stopped")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness probes read the revision
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -250,18 +310,18 @@ def keys_create(
     rpm: Annotated[
         int | None,
         typer.Option(
-            "--rpm", min=1, help="Requests per minute [default: VOCALIS_DEFAULT_RATE_LIMIT_RPM]."
+            "--rpm", min=1, help="Requests per minute (default: VOCALIS_DEFAULT_RATE_LIMIT_RPM)."
         ),
     ] = None,
     char_cap: Annotated[
         int | None, typer.Option("--char-cap", min=0, help="This key's own monthly character cap.")
     ] = None,
     voices: Annotated[
-        str | None, typer.Option(help="Comma-separated voice ids this key may use [default: all].")
+        str | None, typer.Option(help="Comma-separated voice ids this key may use (default: all).")
     ] = None,
     cidrs: Annotated[
         str | None,
-        typer.Option(help="Comma-separated client addresses/CIDRs allowed [default: any]."),
+        typer.Option(help="Comma-separated client addresses/CIDRs allowed (default: any)."),
     ] = None,
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="Expire the key after this many days.")

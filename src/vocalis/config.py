@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     )
     sentence_pause_ms: int = Field(150, ge=0, le=2000)
 
-    max_text_chars: int = Field(5000, ge=1)
-    max_request_bytes: int = Field(256 * 1024, ge=1024)
+    public_url: str | None = Field(
+        None, description="external base URL (https://tts.example.com) for links in webhooks"
+    )
+    max_text_chars: int = Field(5000, ge=1, description="longest text of a synchronous request")
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
 
     key_pepper: SecretStr = SecretStr(DEVELOPMENT_PEPPER)
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
@@ -73,6 +76,37 @@ class Settings(BaseSettings):
         "memory://", description="memory:// for one process, redis://host:port to share limits"
     )
 
+    worker: Literal["inline", "external"] = Field(
+        "inline", description="inline: the API process runs jobs; external: `vocalis worker` does"
+    )
+    worker_concurrency: int = Field(1, ge=1, description="jobs one worker process runs at once")
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, description="how often idle workers look for work"
+    )
+    worker_shutdown_grace_seconds: float = Field(20.0, ge=0)
+    job_lease_seconds: float = Field(60.0, gt=0, description="a silent worker loses its job after")
+    job_max_attempts: int = Field(3, ge=1)
+    job_retry_delay_seconds: float = Field(5.0, ge=0, description="times the attempt number")
+    max_job_text_chars: int = Field(100_000, ge=1, description="longest text of a job")
+    max_batch_items: int = Field(100, ge=1)
+    max_queued_jobs: int = Field(1000, ge=1, description="beyond this, submissions get 503")
+    max_jobs_per_key: int = Field(10, ge=1, description="queued + running jobs per key")
+    job_retention_hours: float = Field(72.0, gt=0, description="finished jobs keep text and audio")
+    cleanup_interval_seconds: float = Field(300.0, gt=0)
+    idempotency_ttl_hours: float = Field(24.0, gt=0)
+
+    webhook_allow_private: bool = Field(
+        False, description="allow loopback/private webhook targets (never link-local)"
+    )
+    webhook_timeout_seconds: float = Field(15.0, gt=0)
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+        description="seconds before each delivery attempt, comma-separated",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        24.0, ge=0, description="how long the old signing secret is still used after a rotation"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -84,14 +118,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "webhook_retry_schedule", mode="before")
     @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
-        return (
-            [part.strip() for part in value.split(",") if part.strip()]
-            if isinstance(value, str)
-            else value
-        )
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _sane_schedule(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("webhook_retry_schedule needs at least one delay, none negative")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

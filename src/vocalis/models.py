@@ -2,7 +2,26 @@
 
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.admin.models import AuditEntry
+from vocalis.jobs.models import (
+    IdempotencyRecord,
+    Job,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSecret,
+)
 from vocalis.kit.db import Base
 from vocalis.usage.models import UsageDaily, UsageEvent
 
-__all__ = ["Account", "ApiKey", "AuditEntry", "Base", "UsageDaily", "UsageEvent"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "IdempotencyRecord",
+    "Job",
+    "UsageDaily",
+    "UsageEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSecret",
+]

@@ -19,6 +19,8 @@ from vocalis.accounts.schemas import (
 from vocalis.admin.schemas import AuditOut, PlatformStats
 from vocalis.admin.service import audit, audit_trail
 from vocalis.api.deps import ClockDep, SessionDep, SettingsDep, UsageRecorderDep, WriteSessionDep
+from vocalis.jobs.schemas import QueueStats
+from vocalis.jobs.service import queue_stats
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.usage.router import Days
 from vocalis.usage.schemas import UsageSummary
@@ -208,6 +210,11 @@ async def stats(
 ) -> dict:
     await recorder.flush()
     return await platform_stats(session, days=days, today=clock.now().date())
+
+
+@router.get("/queue", response_model=QueueStats, summary="Jobs by status, queue age, workers")
+async def queue(_admin: Admin, session: SessionDep, clock: ClockDep) -> dict:
+    return await queue_stats(session, clock.now())
 
 
 @router.get("/audit", response_model=Page[AuditOut], summary="Administrative actions, newest first")

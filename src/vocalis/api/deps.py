@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
+from vocalis.jobs.storage import AudioStore
+from vocalis.jobs.urls import Resolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
+
+if TYPE_CHECKING:
+    from vocalis.jobs.runner import JobRunner
 
 
 @dataclass
@@ -27,6 +32,9 @@ class Services:
     clock: Clock
     limiter: RateLimiter
     usage: UsageRecorder
+    store: AudioStore
+    resolver: Resolver
+    runner: JobRunner | None = None  # the in-process worker (VOCALIS_WORKER=inline)
 
 
 def get_services(request: Request) -> Services:
@@ -73,6 +81,7 @@ async def get_write_session(
         yield session
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 EngineDep = Annotated[SpeechEngine, Depends(get_engine)]

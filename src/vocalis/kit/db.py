@@ -139,11 +139,25 @@ async def upsert_adding(
     """
     if not rows:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table)
+    statement = _dialect_insert(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c[key] for key in keys],
         set_={column: table.c[column] + statement.excluded[column] for column in add},
     )
     await session.execute(statement, rows)
+
+
+async def insert_missing(
+    session: AsyncSession, table: Table, values: dict[str, Any], *, keys: list[str]
+) -> None:
+    """Insert a row unless one with the same `keys` exists (`INSERT … ON CONFLICT DO NOTHING`)."""
+    statement = _dialect_insert(session)(table).values(**values)
+    await session.execute(
+        statement.on_conflict_do_nothing(index_elements=[table.c[key] for key in keys])
+    )
+
+
+def _dialect_insert(session: AsyncSession) -> Any:
+    """The INSERT construct that knows ON CONFLICT for this session's database."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert

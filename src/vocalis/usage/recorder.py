@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.kit.db import Database, upsert_adding
 from vocalis.usage.models import UsageDaily, UsageEvent
@@ -102,14 +103,15 @@ class UsageRecorder:
 
     async def _write(self, batch: list[UsageRecord]) -> None:
         async with self._database.session(write=True) as session:
-            await session.execute(insert(UsageEvent), [asdict(record) for record in batch])
-            await upsert_adding(
-                session,
-                UsageDaily.__table__,
-                _daily_rows(batch),
-                keys=list(_BUCKET),
-                add=list(_SUMS),
-            )
+            await store_usage(session, batch)
+
+
+async def store_usage(session: AsyncSession, records: list[UsageRecord]) -> None:
+    """Insert the events and add them onto their daily aggregates, in the caller's transaction."""
+    await session.execute(insert(UsageEvent), [asdict(record) for record in records])
+    await upsert_adding(
+        session, UsageDaily.__table__, _daily_rows(records), keys=list(_BUCKET), add=list(_SUMS)
+    )
 
 
 _BUCKET = ("account_id", "day", "key_id", "endpoint", "voice", "language", "status_code")

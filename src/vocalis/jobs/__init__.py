@@ -1,0 +1,1 @@
+"""Durable asynchronous jobs, their webhooks, batch synthesis and retention."""

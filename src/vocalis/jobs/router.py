@@ -1,0 +1,257 @@
+"""HTTP routes for jobs, batches and webhook signing secrets."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from vocalis.accounts.auth import JobsCaller
+from vocalis.accounts.service import Principal
+from vocalis.api.deps import (
+    ClockDep,
+    EngineDep,
+    Services,
+    ServicesDep,
+    SessionDep,
+    SettingsDep,
+    WriteSessionDep,
+)
+from vocalis.config import Settings
+from vocalis.jobs import idempotency, queue, service
+from vocalis.jobs.models import Job
+from vocalis.jobs.schemas import BatchRequest, DeliveryOut, JobOut, JobRequest, SigningSecret
+from vocalis.jobs.urls import check_webhook_url
+from vocalis.jobs.webhooks import rotate_signing_secret, secrets_in_use, signing_secret
+from vocalis.kit.pagination import Page, PageDep
+
+router = APIRouter(tags=["jobs"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(description="Retry safely: the same key and body return the same job (24 h)."),
+]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+def _limits(settings: Settings) -> service.Limits:
+    return service.Limits(
+        max_text_chars=settings.max_job_text_chars,
+        max_batch_items=settings.max_batch_items,
+        max_queued_jobs=settings.max_queued_jobs,
+        max_jobs_per_key=settings.max_jobs_per_key,
+        max_attempts=settings.job_max_attempts,
+        chars_per_second=settings.quota_chars_per_second,
+        pepper=settings.key_pepper.get_secret_value(),
+    )
+
+
+def _base_url(request: Request, settings: Settings) -> str:
+    return settings.public_url or str(request.base_url)
+
+
+def _job_out(job: Job, request: Request, settings: Settings) -> JobOut:
+    return JobOut.from_job(
+        job, base_url=_base_url(request, settings), retention_hours=settings.job_retention_hours
+    )
+
+
+async def _submit(
+    request: Request,
+    principal: Principal,
+    body: JobRequest | BatchRequest,
+    admission: service.Admission,
+    idempotency_key: str | None,
+    services: Services,
+) -> JSONResponse:
+    """Idempotency, webhook URL check, then quota + job in one transaction; wake the worker."""
+    settings, database, clock = services.settings, services.database, services.clock
+    if admission.webhook_url:
+        await check_webhook_url(
+            admission.webhook_url, services.resolver, allow_private=settings.webhook_allow_private
+        )
+    key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
+    if key is not None:
+        fingerprint = idempotency.request_fingerprint(
+            request.url.path, body.model_dump(mode="json")
+        )
+        ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        existing = await idempotency.begin(
+            database, principal.account_id, key, fingerprint, now=clock.now(), ttl=ttl
+        )
+        if existing is not None:
+            async with database.session() as session:
+                job = await service.get_job(session, existing, principal.account_id)
+            return _accepted(job, request, settings, replayed=True)
+    try:
+        async with database.session(write=True) as session:
+            job = await service.enqueue(
+                session, principal, admission, now=clock.now(), limits=_limits(settings)
+            )
+            if key is not None:
+                await idempotency.finish(session, principal.account_id, key, job.id)
+    except BaseException:
+        if key is not None:
+            await asyncio.shield(idempotency.abandon(database, principal.account_id, key))
+        raise
+    if services.runner is not None:
+        services.runner.job_submitted()  # only now: the job is committed and visible
+    request.state.usage = {"voice": admission.voice, "language": admission.language}
+    return _accepted(job, request, settings, replayed=False)
+
+
+def _accepted(job: Job, request: Request, settings: Settings, *, replayed: bool) -> JSONResponse:
+    headers = {"Location": f"/v1/tts/jobs/{job.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(
+        _job_out(job, request, settings).model_dump(mode="json"),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers=headers,
+    )
+
+
+@router.post(
+    "/v1/tts/jobs",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    summary="Queue a synthesis job; a signed webhook announces the result",
+)
+async def create_job(
+    body: JobRequest,
+    request: Request,
+    principal: JobsCaller,
+    engine: EngineDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    admission = service.admit_speech(engine, principal, body, _limits(services.settings))
+    return await _submit(request, principal, body, admission, idempotency_key, services)
+
+
+@router.post(
+    "/v1/tts/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    summary="Queue many texts as one job whose result is a ZIP of audio files and a manifest",
+)
+async def create_batch(
+    body: BatchRequest,
+    request: Request,
+    principal: JobsCaller,
+    engine: EngineDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    admission = service.admit_batch(engine, principal, body, _limits(services.settings))
+    return await _submit(request, principal, body, admission, idempotency_key, services)
+
+
+@router.get("/v1/tts/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")
+async def list_jobs(
+    request: Request,
+    principal: JobsCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+) -> Page[JobOut]:
+    jobs, total = await service.list_jobs(
+        session, principal.account_id, status=status_filter, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        data=[_job_out(job, request, settings) for job in jobs],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/v1/tts/jobs/{job_id}", response_model=JobOut, summary="A job's status and result")
+async def get_job(
+    job_id: str, request: Request, principal: JobsCaller, session: SessionDep, settings: SettingsDep
+) -> JobOut:
+    return _job_out(await service.get_job(session, job_id, principal.account_id), request, settings)
+
+
+@router.post(
+    "/v1/tts/jobs/{job_id}/cancel", response_model=JobOut, summary="Cancel a queued or running job"
+)
+async def cancel_job(
+    job_id: str,
+    request: Request,
+    principal: JobsCaller,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    services: ServicesDep,
+) -> JobOut:
+    job = await queue.cancel(
+        session,
+        job_id,
+        account_id=principal.account_id,
+        now=clock.now(),
+        policy=queue.JobPolicy.from_settings(settings),
+    )
+    if services.runner is not None:
+        services.runner.dispatcher.wake()
+    return _job_out(job, request, settings)
+
+
+@router.get(
+    "/v1/tts/jobs/{job_id}/audio",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}, "application/zip": {}}}},
+    summary="Download a finished job's audio (a ZIP for batches)",
+)
+async def job_audio(
+    job_id: str, principal: JobsCaller, session: SessionDep, services: ServicesDep
+) -> FileResponse:
+    job = await service.get_job(session, job_id, principal.account_id)
+    download = service.download_of(job)
+    path = services.store.path_of(download.relative_path)
+    if not await services.store.exists(download.relative_path):
+        raise service.AudioExpired(f"the audio of job {job_id} is no longer stored")
+    return FileResponse(path, media_type=download.media_type, filename=download.filename)
+
+
+@router.get(
+    "/v1/tts/jobs/{job_id}/webhooks",
+    response_model=list[DeliveryOut],
+    summary="The job's webhook deliveries and every attempt",
+)
+async def job_webhooks(
+    job_id: str, principal: JobsCaller, session: SessionDep
+) -> list[DeliveryOut]:
+    await service.get_job(session, job_id, principal.account_id)
+    return [
+        DeliveryOut.from_delivery(delivery, attempts)
+        for delivery, attempts in await service.deliveries_of(session, job_id)
+    ]
+
+
+@router.get("/v1/webhooks/secret", response_model=SigningSecret, tags=["webhooks"])
+async def get_signing_secret(
+    principal: JobsCaller, session: WriteSessionDep, clock: ClockDep
+) -> SigningSecret:
+    """The `whsec_…` secret your webhook receiver verifies signatures with."""
+    now = clock.now()
+    record = await signing_secret(session, principal.account_id, now)
+    overlapping = len(secrets_in_use(record, now)) > 1
+    return SigningSecret(
+        secret=record.secret,
+        previous_valid_until=record.previous_expires_at if overlapping else None,
+    )
+
+
+@router.post("/v1/webhooks/secret/rotate", response_model=SigningSecret, tags=["webhooks"])
+async def rotate_secret(
+    principal: JobsCaller, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep
+) -> SigningSecret:
+    """A new secret at once; until `previous_valid_until` webhooks carry both signatures."""
+    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
+    record = await rotate_signing_secret(session, principal.account_id, clock.now(), overlap)
+    return SigningSecret(secret=record.secret, previous_valid_until=record.previous_expires_at)

@@ -1,0 +1,290 @@
+"""Job rules on the API side: admission (text, voice, quota, capacity), lookups, downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vocalis.accounts.service import Principal
+from vocalis.audio.encoders import AudioFormat
+from vocalis.engine import SpeechEngine
+from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
+from vocalis.jobs.queue import ACTIVE, JobNotFound
+from vocalis.jobs.schemas import BatchRequest, JobRequest
+from vocalis.kit.errors import Conflict, ServiceUnavailable, TooManyRequests, VocalisError
+from vocalis.synthesis.service import TextTooLong, admit_text
+from vocalis.usage import quota
+from vocalis.usage.recorder import text_fingerprint
+
+ZIP_MEDIA_TYPE = "application/zip"
+
+
+class QueueFull(ServiceUnavailable):
+    code = "queue_full"
+
+
+class TooManyJobs(TooManyRequests):
+    code = "too_many_jobs"
+
+
+class JobNotReady(Conflict):
+    code = "job_not_ready"
+
+
+class TooManyItems(TextTooLong):
+    code = "too_many_items"
+
+
+class AudioExpired(VocalisError):
+    status_code = 410
+    code = "audio_expired"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A checked job, ready to be queued: what to store and what to reserve."""
+
+    kind: str
+    request: dict[str, Any]
+    voice: str | None
+    language: str | None
+    format: AudioFormat
+    item_count: int
+    characters: int
+    estimated_audio_ms: int
+    text_hash: str
+    webhook_url: str | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_text_chars: int
+    max_batch_items: int
+    max_queued_jobs: int
+    max_jobs_per_key: int
+    max_attempts: int
+    chars_per_second: float
+    pepper: str
+
+
+def admit_speech(
+    engine: SpeechEngine, principal: Principal, body: JobRequest, limits: Limits
+) -> Admission:
+    prepared = admit_text(engine, principal, body.text, body.voice, max_chars=limits.max_text_chars)
+    return Admission(
+        kind="speech",
+        request={"text": body.text, "voice": prepared.voice.id, "speed": body.speed},
+        voice=prepared.voice.id,
+        language=prepared.voice.language,
+        format=body.format,
+        item_count=1,
+        characters=prepared.characters,
+        estimated_audio_ms=quota.estimate_audio_ms(
+            prepared.characters, body.speed, limits.chars_per_second
+        ),
+        text_hash=text_fingerprint(body.text, limits.pepper),
+        webhook_url=body.webhook_url,
+        metadata=body.metadata,
+    )
+
+
+def admit_batch(
+    engine: SpeechEngine, principal: Principal, body: BatchRequest, limits: Limits
+) -> Admission:
+    if len(body.items) > limits.max_batch_items:
+        raise TooManyItems(
+            f"a batch holds at most {limits.max_batch_items} items; this one has {len(body.items)}"
+        )
+    items, characters, voices = [], 0, set()
+    for index, item in enumerate(body.items):
+        try:
+            prepared = admit_text(
+                engine, principal, item.text, item.voice, max_chars=limits.max_text_chars
+            )
+        except VocalisError as exc:  # say which item is wrong
+            exc.detail = f"items[{index}]: {exc.detail}"
+            raise
+        characters += prepared.characters
+        voices.add(prepared.voice.id)
+        items.append(
+            {"id": item.id or f"{index + 1:03d}", "text": item.text, "voice": prepared.voice.id}
+        )
+    total = sum(len(item["text"]) for item in items)
+    if total > limits.max_text_chars:
+        raise TextTooLong(
+            f"the batch has {total} characters altogether; the limit is {limits.max_text_chars}",
+            extra={"max_characters": limits.max_text_chars},
+        )
+    only_voice = next(iter(voices)) if len(voices) == 1 else None
+    return Admission(
+        kind="batch",
+        request={"items": items, "speed": body.speed},
+        voice=only_voice,
+        language=engine.registry.get(only_voice).language if only_voice else None,
+        format=body.format,
+        item_count=len(items),
+        characters=characters,
+        estimated_audio_ms=quota.estimate_audio_ms(characters, body.speed, limits.chars_per_second),
+        text_hash=text_fingerprint("\0".join(item["text"] for item in items), limits.pepper),
+        webhook_url=body.webhook_url,
+        metadata=body.metadata,
+    )
+
+
+async def enqueue(
+    session: AsyncSession,
+    principal: Principal,
+    admission: Admission,
+    *,
+    now: datetime,
+    limits: Limits,
+) -> Job:
+    """Check capacity, reserve the quota and queue the job — all in the caller's transaction."""
+    queued = await session.scalar(
+        select(func.count()).select_from(Job).where(Job.status == "queued")
+    )
+    if (queued or 0) >= limits.max_queued_jobs:
+        raise QueueFull("the job queue is full; retry later", headers={"Retry-After": "30"})
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.key_id == principal.key_id, Job.status.in_(ACTIVE))
+    )
+    if (active or 0) >= limits.max_jobs_per_key:
+        raise TooManyJobs(
+            f"this key already has {active} unfinished jobs (at most {limits.max_jobs_per_key})",
+            headers={"Retry-After": "5"},
+        )
+    reservation = await quota.reserve(
+        session,
+        account_id=principal.account_id,
+        key_id=principal.key_id,
+        characters=admission.characters,
+        audio_ms=admission.estimated_audio_ms,
+        now=now,
+    )
+    job = Job(
+        account_id=principal.account_id,
+        key_id=principal.key_id,
+        kind=admission.kind,
+        status="queued",
+        request=admission.request,
+        voice=admission.voice,
+        language=admission.language,
+        format=admission.format.value,
+        item_count=admission.item_count,
+        webhook_url=admission.webhook_url,
+        client_metadata=admission.metadata,
+        text_hash=admission.text_hash,
+        characters=admission.characters,
+        estimated_audio_ms=admission.estimated_audio_ms,
+        quota_period_start=reservation.period_start,
+        attempts=0,
+        max_attempts=limits.max_attempts,
+        run_after=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, job_id: str, account_id: str) -> Job:
+    """A job of this account; another account's job is indistinguishable from none."""
+    job = await session.get(Job, job_id, populate_existing=True)
+    if job is None or job.account_id != account_id:
+        raise JobNotFound(f"no job with id {job_id}")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, account_id: str, *, status: str | None, limit: int, offset: int
+) -> tuple[list[Job], int]:
+    query = select(Job).where(Job.account_id == account_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+@dataclass(frozen=True)
+class Download:
+    relative_path: str
+    media_type: str
+    filename: str
+
+
+def download_of(job: Job) -> Download:
+    """What to send for a job's audio, or why there is nothing to send."""
+    if job.purged_at is not None:
+        raise AudioExpired(f"the audio of job {job.id} was deleted after the retention period")
+    if job.status != "succeeded" or job.result_path is None:
+        raise JobNotReady(f"job {job.id} is {job.status}; audio exists once it has succeeded")
+    extension = PurePosixPath(job.result_path).suffix
+    media_type = ZIP_MEDIA_TYPE if job.kind == "batch" else AudioFormat(job.format).media_type
+    return Download(job.result_path, media_type, f"vocalis-{job.id}{extension}")
+
+
+async def deliveries_of(
+    session: AsyncSession, job_id: str
+) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+    deliveries = list(
+        await session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.job_id == job_id)
+            .order_by(WebhookDelivery.created_at)
+        )
+    )
+    attempts = list(
+        await session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(WebhookAttempt.id)
+        )
+    )
+    return [(d, [a for a in attempts if a.delivery_id == d.id]) for d in deliveries]
+
+
+async def queue_stats(session: AsyncSession, now: datetime) -> dict[str, Any]:
+    counts = dict(
+        (await session.execute(select(Job.status, func.count()).group_by(Job.status))).all()
+    )
+    oldest = await session.scalar(select(func.min(Job.created_at)).where(Job.status == "queued"))
+    running = (
+        await session.execute(
+            select(Job.lease_owner, func.count())
+            .where(Job.status == "running")
+            .group_by(Job.lease_owner)
+        )
+    ).all()
+    webhooks = (
+        await session.execute(
+            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+        )
+    ).all()
+    return {
+        "counts": {
+            status: counts.get(status, 0)
+            for status in ("queued", "running", "succeeded", "failed", "canceled")
+        },
+        "oldest_queued_age_seconds": (
+            round((now - _aware(oldest)).total_seconds(), 3) if oldest is not None else None
+        ),
+        "running_by_worker": {owner or "unknown": count for owner, count in running},
+        "webhooks": dict(webhooks),
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    """Aggregates bypass the column type on SQLite and come back as naive UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,243 @@
+"""The worker loop: claim a job, synthesize it while heartbeating the lease, store, finish.
+
+Runs inside the API process (`VOCALIS_WORKER=inline`) or as `vocalis worker` processes
+(`external`), any number of them on any number of machines sharing the database and storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vocalis.audio.encoders import AudioFormat, encode
+from vocalis.engine import SpeechEngine
+from vocalis.jobs import queue
+from vocalis.jobs.batch import BatchEntry, build_zip
+from vocalis.jobs.models import Job
+from vocalis.jobs.queue import JobPolicy
+from vocalis.jobs.storage import AudioStore
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.kit.errors import VocalisError
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Result:
+    content: bytes
+    extension: str
+    audio_ms: int
+
+
+class JobWorker:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        engine: SpeechEngine,
+        store: AudioStore,
+        clock: Clock,
+        policy: JobPolicy,
+        concurrency: int = 1,
+        poll_seconds: float = 1.0,
+        worker_id: str | None = None,
+        on_finished: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self._database = database
+        self._engine = engine
+        self._store = store
+        self._clock = clock
+        self._policy = policy
+        self._concurrency = concurrency
+        self._poll = poll_seconds
+        self._on_finished = on_finished
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    def wake(self) -> None:
+        """A job was just committed: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        await self._engine.wait_ready()
+        log.info("worker %s started (%d at a time)", self.worker_id, self._concurrency)
+        await asyncio.gather(*(self._slot() for _ in range(self._concurrency)))
+
+    async def stop(self, grace: float) -> None:
+        """Stop claiming; let running jobs finish for `grace` seconds, then hand them back."""
+        self._stopping = True
+        self._wakeup.set()
+        running = list(self._running.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _slot(self) -> None:
+        while not self._stopping:
+            try:
+                job = await self._claim()
+            except Exception:
+                log.exception("claiming a job failed; retrying")
+                job = None
+            if job is None:
+                await self._idle()
+                continue
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            self._running[job.id] = task
+            try:
+                await task
+            finally:
+                self._running.pop(job.id, None)
+
+    async def _idle(self) -> None:
+        self._wakeup.clear()
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), self._poll)
+        except TimeoutError:
+            pass
+
+    async def _claim(self) -> Job | None:
+        async with self._database.session(write=True) as session:
+            return await queue.claim_next(
+                session, worker_id=self.worker_id, now=self._clock.now(), policy=self._policy
+            )
+
+    async def _execute(self, job: Job) -> None:
+        log.info("job %s: attempt %d on %s", job.id, job.attempts, self.worker_id)
+        work = asyncio.create_task(self._produce(job))
+        lost = asyncio.Event()
+        beat = asyncio.create_task(self._heartbeat(job.id, work, lost))
+        try:
+            result = await work
+        except asyncio.CancelledError:
+            if lost.is_set():
+                log.info("job %s: no longer ours (canceled or taken over); stopped", job.id)
+                return
+            await self._release(job.id)  # shutting down: give it back untouched
+            raise
+        except VocalisError as exc:  # the job itself is wrong (e.g. its voice is gone)
+            await self._fail(job, exc.code, exc.detail, retryable=False)
+            return
+        except Exception as exc:
+            log.exception("job %s: attempt %d failed", job.id, job.attempts)
+            await self._fail(
+                job, "synthesis_failed", f"{type(exc).__name__}: {exc}", retryable=True
+            )
+            return
+        finally:
+            beat.cancel()
+        await self._finish(job, result)
+
+    async def _heartbeat(
+        self, job_id: str, work: asyncio.Task[Result], lost: asyncio.Event
+    ) -> None:
+        interval = self._policy.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self._database.session(write=True) as session:
+                    ours = await queue.heartbeat(
+                        session,
+                        job_id,
+                        worker_id=self.worker_id,
+                        now=self._clock.now(),
+                        policy=self._policy,
+                    )
+            except Exception:
+                log.warning("job %s: heartbeat failed; will retry", job_id, exc_info=True)
+                continue
+            if not ours:
+                lost.set()
+                work.cancel()
+                return
+
+    async def _produce(self, job: Job) -> Result:
+        request = job.request or {}
+        audio_format = AudioFormat(job.format)
+        speed = float(request.get("speed", 1.0))
+        if job.kind == "batch":
+            entries = []
+            for item in request["items"]:
+                prepared = self._engine.prepare(item["text"], item["voice"])
+                audio = await self._engine.synthesize(prepared, speed)
+                content = await asyncio.to_thread(
+                    encode, audio.samples, audio.sample_rate, audio_format
+                )
+                entries.append(
+                    BatchEntry(
+                        item["id"],
+                        prepared.voice.id,
+                        prepared.characters,
+                        audio.duration_seconds,
+                        content,
+                    )
+                )
+            archive = await asyncio.to_thread(build_zip, job.id, audio_format.value, entries)
+            total_ms = round(sum(entry.duration_seconds for entry in entries) * 1000)
+            return Result(archive, "zip", total_ms)
+        prepared = self._engine.prepare(request["text"], request["voice"])
+        audio = await self._engine.synthesize(prepared, speed)
+        content = await asyncio.to_thread(encode, audio.samples, audio.sample_rate, audio_format)
+        return Result(content, audio_format.value, round(audio.duration_seconds * 1000))
+
+    async def _finish(self, job: Job, result: Result) -> None:
+        # One file per attempt: a worker that lost its lease can never overwrite the winner's.
+        path = await self._store.write(
+            job.account_id, f"{job.id}-{job.attempts}.{result.extension}", result.content
+        )
+        async with self._database.session(write=True) as session:
+            done = await queue.complete(
+                session,
+                job.id,
+                worker_id=self.worker_id,
+                now=self._clock.now(),
+                policy=self._policy,
+                audio_ms=result.audio_ms,
+                audio_bytes=len(result.content),
+                result_path=path,
+            )
+        if done:
+            log.info("job %s: succeeded (%d ms of audio)", job.id, result.audio_ms)
+            self._on_finished()
+        else:
+            await self._store.delete(path)
+            log.info("job %s: finished but no longer ours; result discarded", job.id)
+
+    async def _fail(self, job: Job, code: str, detail: str, *, retryable: bool) -> None:
+        async with self._database.session(write=True) as session:
+            status = await queue.fail(
+                session,
+                job.id,
+                worker_id=self.worker_id,
+                now=self._clock.now(),
+                policy=self._policy,
+                code=code,
+                detail=detail,
+                retryable=retryable,
+            )
+        log.info("job %s: attempt failed (%s), now %s", job.id, code, status)
+        if status == "failed":
+            self._on_finished()
+
+    async def _release(self, job_id: str) -> None:
+        async def give_back() -> None:
+            async with self._database.session(write=True) as session:
+                await queue.release(
+                    session, job_id, worker_id=self.worker_id, now=self._clock.now()
+                )
+
+        await asyncio.shield(give_back())

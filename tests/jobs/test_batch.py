@@ -1,0 +1,72 @@
+"""Batch synthesis: many texts, one job, one ZIP with a manifest."""
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import httpx
+
+from tests.helpers import decode_wav, transcribe, wait_for_job, word_recall
+from vocalis.engine.text import normalize
+
+ITEMS = [
+    {"text": "Good morning and welcome.", "id": "intro"},
+    {"text": "The weather is fine today."},
+    {"text": "See you later.", "id": "outro.v2"},
+]
+
+
+async def test_batch_zip_holds_every_item_and_a_manifest(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key}
+    submitted = await client.post("/v1/tts/batch", json={"items": ITEMS}, headers=headers)
+    assert submitted.status_code == 202
+    job = submitted.json()
+    assert (job["kind"], job["items"]) == ("batch", 3)
+    assert job["characters"] == sum(len(normalize(item["text"])) for item in ITEMS)
+
+    done = await wait_for_job(client, job["job_id"], headers, {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    download = await client.get(done["audio_url"], headers=headers)
+    assert download.headers["content-type"] == "application/zip"
+    assert download.headers["content-disposition"].endswith(
+        f'filename="vocalis-{job["job_id"]}.zip"'
+    )
+
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    assert sorted(archive.namelist()) == ["002.wav", "intro.wav", "manifest.json", "outro.v2.wav"]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["job_id"] == job["job_id"] and manifest["format"] == "wav"
+    assert [entry["id"] for entry in manifest["items"]] == ["intro", "002", "outro.v2"]
+    total = 0.0
+    for entry, item in zip(manifest["items"], ITEMS, strict=True):
+        audio = decode_wav(archive.read(entry["file"]))
+        assert abs(audio.duration - entry["duration_seconds"]) < 0.002
+        assert entry["characters"] == len(normalize(item["text"]))
+        assert entry["voice"] == "en_US-joe-medium"
+        total += audio.duration
+        assert word_recall(item["text"], transcribe(audio.samples, audio.sample_rate)) >= 0.6
+    assert abs(done["audio_seconds"] - total) < 0.01
+
+
+async def test_bad_batches_are_refused_whole(client: httpx.AsyncClient, api_key: str) -> None:
+    headers = {"X-API-Key": api_key}
+    cases: list[tuple[Any, str]] = [
+        ({"items": []}, "validation_error"),
+        ({"items": [{"text": "Hi.", "id": "../etc/passwd"}]}, "validation_error"),
+        ({"items": [{"text": "Hi.", "id": "a"}, {"text": "Yo.", "id": "a"}]}, "validation_error"),
+        ({"items": [{"text": "Hi."}, {"text": "  "}]}, "empty_text"),
+        ({"items": [{"text": "Hi.", "voice": "nope"}]}, "unknown_voice"),
+        ({"items": [{"text": "Hi."}] * 101}, "too_many_items"),
+    ]
+    for body, code in cases:
+        response = await client.post("/v1/tts/batch", json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert response.json()["code"] == code, response.json()
+    bad_item = await client.post(
+        "/v1/tts/batch", json={"items": [{"text": "Hi."}, {"text": ""}]}, headers=headers
+    )
+    assert bad_item.json()["detail"].startswith("items[1]: ")
+    assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0

@@ -1,0 +1,123 @@
+"""Idempotency-Key: retries are safe, conflicting reuse is refused, keys belong to accounts."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import running_app
+from vocalis.accounts.models import Account
+from vocalis.config import Settings
+from vocalis.engine import VoiceRegistry
+from vocalis.jobs import idempotency
+from vocalis.jobs.models import Job
+from vocalis.jobs.schemas import JobRequest
+
+
+@pytest.fixture
+async def app(
+    make_settings: Callable[..., Settings], database_url: str, voices: VoiceRegistry
+) -> AsyncIterator[Any]:
+    settings = make_settings(database_url=database_url, worker="external")
+    async with running_app(settings, voices) as application:
+        yield application
+
+
+async def _jobs(app: Any) -> int:
+    async with app.state.services.database.session() as session:
+        return await session.scalar(select(func.count()).select_from(Job)) or 0
+
+
+async def test_same_key_and_body_return_the_same_job(
+    app: Any, client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key, "Idempotency-Key": "order-1234"}
+    first = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+    again = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["job_id"] == first.json()["job_id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert await _jobs(app) == 1
+    async with app.state.services.database.session() as session:
+        assert await session.scalar(select(Account.chars_used)) == len("Hello.")  # charged once
+
+
+async def test_same_key_with_another_body_is_refused(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key, "Idempotency-Key": "order-1"}
+    await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+    other = await client.post("/v1/tts/jobs", json={"text": "Goodbye."}, headers=headers)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    on_batch = await client.post(
+        "/v1/tts/batch", json={"items": [{"text": "Hello."}]}, headers=headers
+    )
+    assert on_batch.json()["code"] == "idempotency_key_reused"
+
+
+async def test_a_key_still_in_progress_gets_409(
+    app: Any, client: httpx.AsyncClient, api_key: str
+) -> None:
+    services = app.state.services
+    async with services.database.session() as session:
+        account_id = await session.scalar(select(Account.id))
+    body = JobRequest(text="Hello.").model_dump(mode="json")
+    fingerprint = idempotency.request_fingerprint("/v1/tts/jobs", body)
+    # another request with this key has got as far as claiming it, and no further
+    await idempotency.begin(
+        services.database,
+        account_id,
+        "busy-key",
+        fingerprint,
+        now=services.clock.now(),
+        ttl=timedelta(hours=1),
+    )
+    headers = {"X-API-Key": api_key, "Idempotency-Key": "busy-key"}
+    response = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (409, "idempotency_in_progress")
+    assert response.headers["retry-after"] == "1"
+    assert await _jobs(app) == 0
+
+
+async def test_simultaneous_retries_create_one_job(
+    app: Any, client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key, "Idempotency-Key": "burst"}
+    responses = await asyncio.gather(
+        *(client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers) for _ in range(10))
+    )
+    created = {r.json()["job_id"] for r in responses if r.status_code == 202}
+    assert len(created) == 1
+    assert {r.status_code for r in responses} <= {202, 409}
+    assert await _jobs(app) == 1
+
+
+async def test_keys_are_scoped_to_the_account(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    alice = {"X-API-Key": await make_key("alice@example.com"), "Idempotency-Key": "shared"}
+    bob = {"X-API-Key": await make_key("bob@example.com"), "Idempotency-Key": "shared"}
+    first = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=alice)
+    second = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=bob)
+    assert second.status_code == 202
+    assert second.json()["job_id"] != first.json()["job_id"]
+    assert "idempotent-replayed" not in second.headers
+
+
+async def test_a_refused_request_frees_its_key(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    headers = {"X-API-Key": await make_key(char_limit=3), "Idempotency-Key": "retry-me"}
+    refused = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+    assert refused.json()["code"] == "quota_exceeded"
+    again = await client.post("/v1/tts/jobs", json={"text": "Hi."}, headers=headers)
+    assert again.status_code == 202  # a corrected body may reuse the key
+    too_long = await client.post(
+        "/v1/tts/jobs", json={"text": "Hi."}, headers={**headers, "Idempotency-Key": "x" * 300}
+    )
+    assert too_long.json()["code"] == "invalid_idempotency_key"

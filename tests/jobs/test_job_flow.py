@@ -1,0 +1,176 @@
+"""A job from submission to signed webhook and download, as a customer's app lives it."""
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from tests.conftest import client_for, running_app
+from tests.helpers import decode_wav, transcribe, wait_for_job, word_recall
+from tests.jobs.receiver import Receiver
+from vocalis.accounts.models import Account
+from vocalis.config import Settings
+from vocalis.engine import VoiceRegistry
+from vocalis.engine.text import normalize
+
+TEXT = "Please call me tomorrow morning about the weather report."
+LONG_TEXT = "This is one of many sentences that keep the worker busy for a while. " * 40
+
+
+async def counters(app: Any) -> tuple[int, int]:
+    async with app.state.services.database.session() as session:
+        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
+    return row.chars_used, row.audio_ms_used
+
+
+async def test_submit_run_download_and_verify_the_webhook(
+    app: Any, client: httpx.AsyncClient, api_key: str, receiver: Receiver
+) -> None:
+    headers = {"X-API-Key": api_key}
+    submitted = await client.post(
+        "/v1/tts/jobs",
+        json={"text": TEXT, "webhook_url": receiver.url, "metadata": {"order": 42}},
+        headers=headers,
+    )
+    assert submitted.status_code == 202
+    job = submitted.json()
+    assert job["status"] == "queued"
+    assert job["characters"] == len(normalize(TEXT))
+    assert job["estimated_audio_seconds"] == round(len(normalize(TEXT)) / 15, 3)
+    assert submitted.headers["location"] == f"/v1/tts/jobs/{job['job_id']}"
+    reserved_chars, _ = await counters(app)
+    assert reserved_chars == job["characters"]  # reserved at admission
+
+    done = await wait_for_job(client, job["job_id"], headers, {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 1 and done["metadata"] == {"order": 42}
+    assert done["audio_url"] == f"http://vocalis.test/v1/tts/jobs/{job['job_id']}/audio"
+
+    download = await client.get(done["audio_url"], headers=headers)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "audio/wav"
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="vocalis-{job["job_id"]}.wav"'
+    )
+    audio = decode_wav(download.content)
+    assert round(audio.duration, 3) == done["audio_seconds"]
+    assert word_recall(TEXT, transcribe(audio.samples, audio.sample_rate)) >= 0.75
+    chars, audio_ms = await counters(app)
+    assert (chars, audio_ms) == (job["characters"], round(done["audio_seconds"] * 1000))
+
+    await receiver.wait_for(1)
+    (hook,) = receiver.received
+    secret = (await client.get("/v1/webhooks/secret", headers=headers)).json()["secret"]
+    assert secret.startswith("whsec_")
+    event = Webhook(secret).verify(hook.body, hook.headers)  # raises if the signature is wrong
+    assert event["type"] == "job.succeeded"
+    assert event["data"]["job_id"] == job["job_id"]
+    assert event["data"]["status"] == "succeeded"
+    assert event["data"]["metadata"] == {"order": 42}
+    assert event["data"]["audio_url"].endswith(f"/v1/tts/jobs/{job['job_id']}/audio")
+    assert hook.headers["webhook-id"].startswith("msg_")
+    assert hook.path == "/hooks/vocalis"
+
+    await asyncio.sleep(0.2)
+    deliveries = (
+        await client.get(f"/v1/tts/jobs/{job['job_id']}/webhooks", headers=headers)
+    ).json()
+    (delivery,) = deliveries
+    assert delivery["webhook_id"] == hook.headers["webhook-id"]
+    assert delivery["status"] == "succeeded"
+    assert [attempt["status_code"] for attempt in delivery["attempts"]] == [200]
+
+    logs = (await client.get("/v1/usage/logs", headers=headers)).json()["data"]
+    work = [entry for entry in logs if entry["method"] == "JOB"]
+    assert len(work) == 1 and work[0]["characters"] == job["characters"]
+    assert work[0]["audio_ms"] == audio_ms and work[0]["request_id"] == job["job_id"]
+
+
+async def test_jobs_are_listed_and_private_to_their_account(
+    client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    alice = {"X-API-Key": await make_key("alice@example.com")}
+    bob = {"X-API-Key": await make_key("bob@example.com")}
+    job = (await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=alice)).json()
+    await wait_for_job(client, job["job_id"], alice, {"succeeded"})
+
+    listed = (await client.get("/v1/tts/jobs?status=succeeded", headers=alice)).json()
+    assert [item["job_id"] for item in listed["data"]] == [job["job_id"]]
+    assert (await client.get("/v1/tts/jobs?status=queued", headers=alice)).json()["total"] == 0
+    assert (await client.get("/v1/tts/jobs?status=lost", headers=alice)).status_code == 422
+    assert (await client.get("/v1/tts/jobs", headers=bob)).json()["total"] == 0
+    for method, path in (
+        ("GET", f"/v1/tts/jobs/{job['job_id']}"),
+        ("GET", f"/v1/tts/jobs/{job['job_id']}/audio"),
+        ("GET", f"/v1/tts/jobs/{job['job_id']}/webhooks"),
+        ("POST", f"/v1/tts/jobs/{job['job_id']}/cancel"),
+    ):
+        response = await client.request(method, path, headers=bob)
+        assert (response.status_code, response.json()["code"]) == (404, "job_not_found"), path
+
+
+async def test_cancel_a_queued_job_refunds_it(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+) -> None:
+    settings = make_settings(database_url=database_url, worker="external")  # nobody runs jobs
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app)}
+        job = (await client.post("/v1/tts/jobs", json={"text": TEXT}, headers=headers)).json()
+        assert (await counters(app))[0] == job["characters"]
+        early = await client.get(f"/v1/tts/jobs/{job['job_id']}/audio", headers=headers)
+        assert (early.status_code, early.json()["code"]) == (409, "job_not_ready")
+
+        canceled = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
+        assert canceled.status_code == 200
+        assert canceled.json()["status"] == "canceled"
+        assert canceled.json()["error"]["code"] == "canceled"
+        assert await counters(app) == (0, 0)
+        again = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
+        assert (again.status_code, again.json()["code"]) == (409, "job_finished")
+
+
+async def test_cancel_a_running_job_stops_it(
+    app: Any, client: httpx.AsyncClient, api_key: str, receiver: Receiver
+) -> None:
+    headers = {"X-API-Key": api_key}
+    job = (
+        await client.post(
+            "/v1/tts/jobs", json={"text": LONG_TEXT, "webhook_url": receiver.url}, headers=headers
+        )
+    ).json()
+    await wait_for_job(client, job["job_id"], headers, {"running"})
+    canceled = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
+    assert canceled.json()["status"] == "canceled"
+    assert await counters(app) == (0, 0)
+
+    await receiver.wait_for(1)
+    assert json.loads(receiver.received[0].body)["type"] == "job.canceled"
+    await asyncio.sleep(0.5)  # the worker notices at its next heartbeat or when it finishes
+    final = (await client.get(f"/v1/tts/jobs/{job['job_id']}", headers=headers)).json()
+    assert final["status"] == "canceled" and final["audio_url"] is None
+    assert await counters(app) == (0, 0)
+
+
+async def test_failed_admission_changes_nothing(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    headers = {"X-API-Key": await make_key(char_limit=5)}
+    for body, status, code in (
+        ({"text": TEXT}, 429, "quota_exceeded"),
+        ({"text": ""}, 422, "empty_text"),
+        ({"text": "Hi.", "voice": "nope"}, 422, "unknown_voice"),
+        ({"text": "Hi.", "webhook_url": "ftp://example.com/x"}, 422, "invalid_webhook_url"),
+        ({"text": "Hi.", "metadata": {"blob": "x" * 5000}}, 422, "validation_error"),
+        ({"text": "Hi.", "speed": 9}, 422, "invalid_speed"),
+    ):
+        response = await client.post("/v1/tts/jobs", json=body, headers=headers)
+        assert (response.status_code, response.json()["code"]) == (status, code), body
+    assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0
+    assert await counters(app) == (0, 0)
