@@ -196,8 +196,9 @@ async def cancel_job(
         now=clock.now(),
         policy=queue.JobPolicy.from_settings(settings),
     )
+    await session.commit()  # before telling the worker, as for submissions
     if services.runner is not None:
-        services.runner.dispatcher.wake()
+        services.runner.job_canceled(job.id)
     return _job_out(job, request, settings)
 
 

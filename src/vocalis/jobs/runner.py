@@ -72,6 +72,10 @@ class JobRunner:
     def job_submitted(self) -> None:
         self.worker.wake()
 
+    def job_canceled(self, job_id: str) -> None:
+        self.worker.forget(job_id)
+        self.dispatcher.wake()
+
     async def stop(self) -> None:
         await self.worker.stop(self._settings.worker_shutdown_grace_seconds)
         for task in self._tasks:

@@ -166,18 +166,25 @@ class WebhookDispatcher:
         self._allow_private = allow_private
         self._poll = poll_seconds
         self._wakeup = asyncio.Event()
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": f"Vocalis-Webhooks/{__version__}"},
-            trust_env=False,
-        )
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:  # made on first use: most processes never send a webhook
+            self._http = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=httpx.Timeout(self._timeout),
+                headers={"User-Agent": f"Vocalis-Webhooks/{__version__}"},
+                trust_env=False,
+            )
+        return self._http
 
     def wake(self) -> None:
         self._wakeup.set()
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def run(self) -> None:
         while True:

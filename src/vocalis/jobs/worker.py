@@ -27,6 +27,8 @@ from vocalis.kit.errors import VocalisError
 
 log = logging.getLogger(__name__)
 
+MAX_HEARTBEAT_INTERVAL = 5.0  # also how soon a worker elsewhere notices a cancel
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -65,6 +67,7 @@ class JobWorker:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._working: dict[str, tuple[asyncio.Task[Result], asyncio.Event]] = {}
 
     def wake(self) -> None:
         """A job was just committed: look now instead of at the next poll."""
@@ -116,10 +119,20 @@ class JobWorker:
                 session, worker_id=self.worker_id, now=self._clock.now(), policy=self._policy
             )
 
+    def forget(self, job_id: str) -> None:
+        """The job was canceled through this process: stop working on it now, not at the next
+        heartbeat (other processes' workers find out from their heartbeat)."""
+        running = self._working.get(job_id)
+        if running is not None:
+            work, lost = running
+            lost.set()
+            work.cancel()
+
     async def _execute(self, job: Job) -> None:
         log.info("job %s: attempt %d on %s", job.id, job.attempts, self.worker_id)
         work = asyncio.create_task(self._produce(job))
         lost = asyncio.Event()
+        self._working[job.id] = (work, lost)
         beat = asyncio.create_task(self._heartbeat(job.id, work, lost))
         try:
             result = await work
@@ -140,12 +153,13 @@ class JobWorker:
             return
         finally:
             beat.cancel()
+            self._working.pop(job.id, None)
         await self._finish(job, result)
 
     async def _heartbeat(
         self, job_id: str, work: asyncio.Task[Result], lost: asyncio.Event
     ) -> None:
-        interval = self._policy.lease.total_seconds() / 3
+        interval = min(self._policy.lease.total_seconds() / 3, MAX_HEARTBEAT_INTERVAL)
         while True:
             await asyncio.sleep(interval)
             try:
