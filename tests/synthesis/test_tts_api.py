@@ -29,7 +29,7 @@ async def test_voices_are_listed_publicly(client: httpx.AsyncClient) -> None:
 async def test_tts_returns_a_wav_of_the_spoken_text(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    text = "Open the door and bring me a glass of water."
+    text = "Please call me tomorrow morning about the weather report."
     response = await client.post("/v1/tts", json={"text": text}, headers=auth)
 
     assert response.status_code == 200
