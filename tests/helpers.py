@@ -33,6 +33,26 @@ class Decoded:
         return float(np.sqrt(np.mean(np.square(self.samples)))) if len(self.samples) else 0.0
 
 
+def decode(content: bytes, *, raw: str | None = None, rate: int | None = None) -> Decoded:
+    """Any format FFmpeg reads (for raw samples give `raw`='s16le'|'mulaw'|'alaw' and `rate`)."""
+    import av
+
+    options = {"sample_rate": str(rate), "ch_layout": "mono"} if raw else {}
+    with av.open(io.BytesIO(content), format=raw, options=options) as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(
+            format="flt", layout="mono", rate=stream.codec_context.sample_rate
+        )
+        parts = [
+            out.to_ndarray().reshape(-1)
+            for frame in container.decode(stream)
+            for out in resampler.resample(frame)
+        ]
+        parts += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return Decoded(samples, stream.codec_context.sample_rate, stream.codec_context.name, 1)
+
+
 def decode_wav(content: bytes) -> Decoded:
     info = soundfile.info(io.BytesIO(content))
     samples, rate = soundfile.read(io.BytesIO(content), dtype="float32")

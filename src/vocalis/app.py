@@ -17,6 +17,8 @@ from vocalis.api import health
 from vocalis.api.deps import Services
 from vocalis.api.errors import install_error_handlers
 from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from vocalis.audio import router as marking
+from vocalis.audio.marking import Marker
 from vocalis.config import Settings, load_settings
 from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
 from vocalis.jobs import router as jobs_router
@@ -25,7 +27,9 @@ from vocalis.jobs.storage import AudioStore
 from vocalis.jobs.urls import Resolver, SystemResolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.synthesis import openai as openai_compatible
 from vocalis.synthesis import router as synthesis
+from vocalis.synthesis.cache import SpeechCache
 from vocalis.usage import router as usage_router
 from vocalis.usage.middleware import UsageMiddleware
 from vocalis.usage.ratelimit import RateLimiter
@@ -75,6 +79,8 @@ def create_app(
             usage=usage,
             store=AudioStore(settings.storage_path),
             resolver=resolver or SystemResolver(),
+            cache=SpeechCache(settings.storage_path / "cache", settings.cache_max_bytes),
+            marker=Marker(settings.key_pepper.get_secret_value()),
         )
         if settings.worker == "inline":
             services.runner = JobRunner(
@@ -84,8 +90,10 @@ def create_app(
                 store=services.store,
                 clock=services.clock,
                 resolver=services.resolver,
+                marker=services.marker,
             )
         app.state.services = services
+        await services.cache.load()
         usage.start()
         warming = asyncio.create_task(engine.start(), name="warm-voices")
         if services.runner is not None:
@@ -110,12 +118,18 @@ def create_app(
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
     )
     # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        per_path={marking.VERIFY_PATH: settings.max_upload_bytes},
+    )
     app.add_middleware(UsageMiddleware)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(synthesis.router)
+    app.include_router(openai_compatible.router)
+    app.include_router(marking.router)
     app.include_router(usage_router.router)
     app.include_router(keys_router.router)
     app.include_router(jobs_router.router)

@@ -135,6 +135,7 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
     import signal
 
     from vocalis.app import build_engine
+    from vocalis.audio.marking import Marker
     from vocalis.jobs.runner import JobRunner
     from vocalis.jobs.storage import AudioStore
     from vocalis.jobs.urls import SystemResolver
@@ -151,6 +152,7 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
         store=AudioStore(settings.storage_path),
         clock=Clock(),
         resolver=SystemResolver(),
+        marker=Marker(settings.key_pepper.get_secret_value()),
         concurrency=concurrency,
     )
     stop = asyncio.Event()

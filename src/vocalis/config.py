@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     )
     sentence_pause_ms: int = Field(150, ge=0, le=2000)
 
+    cache_max_bytes: int = Field(
+        256 * 1024 * 1024, ge=0, description="response cache size on disk; 0 turns it off"
+    )
+    cache_hits_count: bool = Field(True, description="cache hits count against the quota")
+    openai_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description='OpenAI voice name -> voice id, as JSON ({"alloy": "en_US-joe-medium"}); '
+        "unmapped OpenAI names speak with the default voice",
+    )
+    max_upload_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="largest file accepted by /v1/watermark/verify"
+    )
     public_url: str | None = Field(
         None, description="external base URL (https://tts.example.com) for links in webhooks"
     )

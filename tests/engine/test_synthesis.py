@@ -58,10 +58,11 @@ async def test_sentences_are_synthesized_in_order_with_pauses(engine: SpeechEngi
         "Please call me tomorrow morning.",
         "See you later.",
     )
-    chunks = [chunk async for chunk in engine.stream(prepared)]
-    assert len(chunks) == 5  # three sentences, two pauses between them
-    assert not np.any(chunks[1]) and not np.any(chunks[3])
-    heard = transcribe(np.concatenate(chunks), prepared.voice.sample_rate)
+    spoken = [sentence async for sentence in engine.stream(prepared)]
+    assert [sentence.text for sentence in spoken] == list(prepared.sentences)
+    pause = round(prepared.voice.sample_rate * 0.150)  # the default pause before sentences 2, 3
+    assert not np.any(spoken[1].samples[:pause]) and not np.any(spoken[2].samples[:pause])
+    heard = transcribe(np.concatenate([s.samples for s in spoken]), prepared.voice.sample_rate)
     assert word_recall(text, heard) >= 0.75
 
 

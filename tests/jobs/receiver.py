@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from tests.servers import LiveServer
 
 
 @dataclass
@@ -65,29 +64,9 @@ class Receiver:
         await asyncio.wait_for(enough(), timeout)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class ReceiverServer(LiveServer):
+    """Serves a `Receiver` on a free loopback port (its `url` is then valid)."""
 
-
-class ReceiverServer:
     def __init__(self, receiver: Receiver) -> None:
-        receiver.port = free_port()
-        config = uvicorn.Config(
-            receiver, host="127.0.0.1", port=receiver.port, lifespan="off", log_level="warning",
-            timeout_graceful_shutdown=1,
-        )  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> ReceiverServer:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            await asyncio.wait_for(self.task, 10)
+        super().__init__(receiver)
+        receiver.port = self.port

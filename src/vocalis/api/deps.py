@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vocalis.audio.marking import Marker
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
 from vocalis.jobs.storage import AudioStore
 from vocalis.jobs.urls import Resolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.synthesis.cache import SpeechCache
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
 
@@ -34,6 +36,8 @@ class Services:
     usage: UsageRecorder
     store: AudioStore
     resolver: Resolver
+    cache: SpeechCache
+    marker: Marker
     runner: JobRunner | None = None  # the in-process worker (VOCALIS_WORKER=inline)
 
 

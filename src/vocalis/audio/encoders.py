@@ -1,28 +1,169 @@
-"""Encoding float PCM into the files clients receive, through libsndfile (soundfile)."""
+"""Encoding float PCM into files and streams with FFmpeg's encoders, through PyAV.
+
+Every call here is blocking CPU work: run it in a worker thread. One `StreamEncoder` keeps a
+single encoder and resampler alive across chunks, so a stream is one valid container whose
+sentence joins are as seamless as a file's.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
-from enum import StrEnum
+from dataclasses import dataclass
+from fractions import Fraction
 
+import av
 import numpy as np
-import soundfile
+
+from vocalis.audio.formats import AudioFormat
 
 
-class AudioFormat(StrEnum):
-    WAV = "wav"
+class _StreamSink(io.RawIOBase):
+    """A write-only, non-seekable target: muxers write stream headers (a WAV gets the
+    unknown-length sentinel sizes) and we hand out the bytes as they come."""
 
-    @property
-    def media_type(self) -> str:
-        return _MEDIA_TYPES[self]
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
 
 
-_MEDIA_TYPES = {AudioFormat.WAV: "audio/wav"}
+class StreamEncoder:
+    """Encode mono float32 PCM chunk by chunk: `write()` per chunk, then `finish()`."""
+
+    def __init__(
+        self,
+        audio_format: AudioFormat,
+        input_rate: int,
+        output_rate: int,
+        metadata: dict[str, str] | None = None,
+        *,
+        streaming: bool = True,
+    ) -> None:
+        spec = audio_format.spec
+        self._input_rate = input_rate
+        self._consumed = 0
+        self._target: _StreamSink | io.BytesIO = _StreamSink() if streaming else io.BytesIO()
+        self._container = av.open(
+            self._target, "w", format=spec.muxer, options=dict(spec.muxer_options)
+        )
+        self._stream = self._container.add_stream(spec.codec, rate=output_rate, layout="mono")
+        if metadata and spec.container:
+            self._container.metadata.update(metadata)
+            self._stream.metadata.update(metadata)  # Ogg keeps its tags on the stream
+        frame_size = self._stream.codec_context.frame_size or None
+        self._resampler = av.AudioResampler(
+            format=spec.sample_format, layout="mono", rate=output_rate, frame_size=frame_size
+        )
+
+    def write(self, samples: np.ndarray) -> bytes:
+        """Encode more audio; returns whatever bytes are ready to send."""
+        if len(samples):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1),
+                format="flt",
+                layout="mono",
+            )
+            frame.sample_rate = self._input_rate
+            frame.time_base = Fraction(1, self._input_rate)
+            frame.pts = self._consumed
+            self._consumed += len(samples)
+            self._encode(self._resampler.resample(frame))
+        return self._drain()
+
+    def finish(self) -> bytes:
+        """Flush the resampler and encoder and close the container; returns the last bytes."""
+        self._encode(self._resampler.resample(None))
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+        self._container.close()
+        if isinstance(self._target, io.BytesIO):
+            return self._target.getvalue()
+        return self._drain()
+
+    def _encode(self, frames: list[av.AudioFrame]) -> None:
+        for frame in frames:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+
+    def _drain(self) -> bytes:
+        return self._target.drain() if isinstance(self._target, _StreamSink) else b""
 
 
-def encode(samples: np.ndarray, sample_rate: int, audio_format: AudioFormat) -> bytes:
-    """Blocking (CPU work): call from a worker thread for anything but tiny clips."""
-    buffer = io.BytesIO()
-    if audio_format is AudioFormat.WAV:
-        soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
+def encode(
+    samples: np.ndarray,
+    input_rate: int,
+    audio_format: AudioFormat,
+    *,
+    output_rate: int | None = None,
+    metadata: dict[str, str] | None = None,
+) -> bytes:
+    """A complete file (seekable output: WAV sizes filled in, MP3 with its Xing header)."""
+    encoder = StreamEncoder(
+        audio_format, input_rate, output_rate or input_rate, metadata, streaming=False
+    )
+    encoder.write(samples)
+    return encoder.finish()
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a file says about itself: its container, tags, and a digest of its audio packets."""
+
+    container: str
+    codec: str
+    sample_rate: int
+    duration_seconds: float
+    tags: dict[str, str]
+    payload_sha256: str
+
+
+def inspect(data: bytes) -> Inspection:
+    """Demux `data` (any format FFmpeg recognises). Raises av.FFmpegError when it cannot."""
+    with av.open(io.BytesIO(data), "r") as source:
+        stream = source.streams.audio[0]
+        digest = hashlib.sha256()
+        for packet in source.demux(stream):
+            if packet.size:
+                digest.update(bytes(packet))
+        tags = {key.lower(): value for key, value in source.metadata.items()}
+        tags |= {key.lower(): value for key, value in stream.metadata.items()}
+        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        return Inspection(
+            container=source.format.name,
+            codec=stream.codec_context.name,
+            sample_rate=stream.codec_context.sample_rate,
+            duration_seconds=duration,
+            tags=tags,
+            payload_sha256=digest.hexdigest(),
+        )
+
+
+def retag(data: bytes, audio_format: AudioFormat, metadata: dict[str, str]) -> bytes:
+    """The same encoded audio packets in a new container carrying `metadata` (no re-encoding)."""
+    spec = audio_format.spec
+    output = io.BytesIO()
+    with av.open(io.BytesIO(data), "r", format=spec.muxer) as source:
+        original = source.streams.audio[0]
+        with av.open(output, "w", format=spec.muxer, options=dict(spec.muxer_options)) as target:
+            target.metadata.update(metadata)
+            copy = target.add_stream_from_template(original)
+            copy.metadata.update(metadata)
+            for packet in source.demux(original):
+                if packet.dts is None:  # the demuxer's end-of-stream marker
+                    continue
+                packet.stream = copy
+                target.mux(packet)
+    return output.getvalue()

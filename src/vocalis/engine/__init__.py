@@ -2,7 +2,7 @@
 
 from vocalis.engine.device import InferenceDevice, select_device
 from vocalis.engine.registry import VoiceRegistry
-from vocalis.engine.scheduler import PreparedText, SpeechAudio, SpeechEngine
+from vocalis.engine.scheduler import PreparedText, SpeechAudio, SpeechEngine, SpokenSentence
 from vocalis.engine.voice import VoiceInfo
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "PreparedText",
     "SpeechAudio",
     "SpeechEngine",
+    "SpokenSentence",
     "VoiceInfo",
     "VoiceRegistry",
     "select_device",

@@ -39,6 +39,15 @@ class PreparedText:
 
 
 @dataclass(frozen=True)
+class SpokenSentence:
+    """One sentence of audio, including the pause that precedes it (none for the first)."""
+
+    index: int
+    text: str
+    samples: np.ndarray
+
+
+@dataclass(frozen=True)
 class SpeechAudio:
     samples: np.ndarray  # mono float32 in [-1, 1]
     sample_rate: int
@@ -68,7 +77,8 @@ class SpeechEngine:
         self._executor: ThreadPoolExecutor | None = None
         self.concurrency = 0
         self.load_error: str | None = None
-        self.in_flight = 0
+        self.in_flight = 0  # sentences being synthesized right now
+        self.sentences_spoken = 0  # since start: lets tests and metrics watch progress
 
     async def start(self) -> None:
         """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
@@ -109,7 +119,9 @@ class SpeechEngine:
             raise NothingToSpeak("text contains nothing to speak")
         return PreparedText(voice, normalized, tuple(split_sentences(normalized)))
 
-    async def stream(self, prepared: PreparedText, speed: float = 1.0) -> AsyncIterator[np.ndarray]:
+    async def stream(
+        self, prepared: PreparedText, speed: float = 1.0
+    ) -> AsyncIterator[SpokenSentence]:
         """Yield audio sentence by sentence, with a short natural pause between sentences."""
         self._require_ready()
         assert self._semaphore is not None
@@ -130,12 +142,13 @@ class SpeechEngine:
                     raise SynthesisFailed("speech synthesis failed") from exc
                 finally:
                     self.in_flight -= 1
+            self.sentences_spoken += 1
             if index and len(pause):
-                yield pause
-            yield samples
+                samples = np.concatenate((pause, samples))
+            yield SpokenSentence(index, sentence, samples)
 
     async def synthesize(self, prepared: PreparedText, speed: float = 1.0) -> SpeechAudio:
-        parts = [chunk async for chunk in self.stream(prepared, speed)]
+        parts = [sentence.samples async for sentence in self.stream(prepared, speed)]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return SpeechAudio(samples, prepared.voice.sample_rate)
 

@@ -8,6 +8,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from vocalis.audio.formats import AudioFormat
+
 MANIFEST = "manifest.json"
 
 
@@ -20,13 +22,13 @@ class BatchEntry:
     content: bytes
 
 
-def build_zip(job_id: str, audio_format: str, entries: list[BatchEntry]) -> bytes:
+def build_zip(job_id: str, audio_format: AudioFormat, entries: list[BatchEntry]) -> bytes:
     """Blocking (compression): run in a thread. Audio is stored, not deflated: it barely shrinks."""
-    manifest: dict[str, Any] = {"job_id": job_id, "format": audio_format, "items": []}
+    manifest: dict[str, Any] = {"job_id": job_id, "format": audio_format.value, "items": []}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for entry in entries:
-            name = f"{entry.item_id}.{audio_format}"
+            name = f"{entry.item_id}.{audio_format.extension}"
             archive.writestr(name, entry.content, compress_type=zipfile.ZIP_STORED)
             manifest["items"].append(
                 {

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import timedelta
 
+from vocalis.audio.marking import Marker
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
 from vocalis.jobs.cleanup import purge_expired
@@ -35,6 +36,7 @@ class JobRunner:
         store: AudioStore,
         clock: Clock,
         resolver: Resolver,
+        marker: Marker,
         concurrency: int | None = None,
     ) -> None:
         self._settings = settings
@@ -56,6 +58,7 @@ class JobRunner:
             store=store,
             clock=clock,
             policy=JobPolicy.from_settings(settings),
+            marker=marker,
             concurrency=concurrency or settings.worker_concurrency,
             poll_seconds=settings.worker_poll_seconds,
             on_finished=self.dispatcher.wake,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vocalis.audio.encoders import AudioFormat
+from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
 from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED
 
@@ -30,6 +30,7 @@ class JobRequest(BaseModel):
     voice: str | None = None
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     format: AudioFormat = AudioFormat.WAV
+    sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
     webhook_url: str | None = Field(
         None, description="Where to POST job.succeeded/failed/canceled."
     )
@@ -63,6 +64,7 @@ class BatchRequest(BaseModel):
     items: list[BatchItem] = Field(min_length=1)
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     format: AudioFormat = AudioFormat.WAV
+    sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
     webhook_url: str | None = None
     metadata: dict[str, Any] | None = None
 

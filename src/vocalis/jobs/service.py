@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.service import Principal
-from vocalis.audio.encoders import AudioFormat
+from vocalis.audio.formats import AudioFormat
 from vocalis.engine import SpeechEngine
 from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
 from vocalis.jobs.queue import ACTIVE, JobNotFound
 from vocalis.jobs.schemas import BatchRequest, JobRequest
 from vocalis.kit.errors import Conflict, ServiceUnavailable, TooManyRequests, VocalisError
-from vocalis.synthesis.service import TextTooLong, admit_text
+from vocalis.synthesis.service import TextTooLong, admit_text, rendition
 from vocalis.usage import quota
 from vocalis.usage.recorder import text_fingerprint
 
@@ -77,9 +77,15 @@ def admit_speech(
     engine: SpeechEngine, principal: Principal, body: JobRequest, limits: Limits
 ) -> Admission:
     prepared = admit_text(engine, principal, body.text, body.voice, max_chars=limits.max_text_chars)
+    rendition(prepared, body.speed, body.format, body.sample_rate)  # refuse a bad rate now
     return Admission(
         kind="speech",
-        request={"text": body.text, "voice": prepared.voice.id, "speed": body.speed},
+        request={
+            "text": body.text,
+            "voice": prepared.voice.id,
+            "speed": body.speed,
+            "sample_rate": body.sample_rate,
+        },
         voice=prepared.voice.id,
         language=prepared.voice.language,
         format=body.format,
@@ -110,6 +116,7 @@ def admit_batch(
         except VocalisError as exc:  # say which item is wrong
             exc.detail = f"items[{index}]: {exc.detail}"
             raise
+        rendition(prepared, body.speed, body.format, body.sample_rate)
         characters += prepared.characters
         voices.add(prepared.voice.id)
         items.append(
@@ -124,7 +131,7 @@ def admit_batch(
     only_voice = next(iter(voices)) if len(voices) == 1 else None
     return Admission(
         kind="batch",
-        request={"items": items, "speed": body.speed},
+        request={"items": items, "speed": body.speed, "sample_rate": body.sample_rate},
         voice=only_voice,
         language=engine.registry.get(only_voice).language if only_voice else None,
         format=body.format,

@@ -14,7 +14,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vocalis.audio.encoders import AudioFormat, encode
+from vocalis.audio.formats import AudioFormat
+from vocalis.audio.marking import Marker
 from vocalis.engine import SpeechEngine
 from vocalis.jobs import queue
 from vocalis.jobs.batch import BatchEntry, build_zip
@@ -24,6 +25,7 @@ from vocalis.jobs.storage import AudioStore
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
+from vocalis.synthesis.service import rendition, synthesize_file
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class JobWorker:
         store: AudioStore,
         clock: Clock,
         policy: JobPolicy,
+        marker: Marker,
         concurrency: int = 1,
         poll_seconds: float = 1.0,
         worker_id: str | None = None,
@@ -61,6 +64,7 @@ class JobWorker:
         self._store = store
         self._clock = clock
         self._policy = policy
+        self._marker = marker
         self._concurrency = concurrency
         self._poll = poll_seconds
         self._on_finished = on_finished
@@ -183,30 +187,34 @@ class JobWorker:
         request = job.request or {}
         audio_format = AudioFormat(job.format)
         speed = float(request.get("speed", 1.0))
+        sample_rate = request.get("sample_rate")
+        created = self._clock.now()
         if job.kind == "batch":
             entries = []
             for item in request["items"]:
                 prepared = self._engine.prepare(item["text"], item["voice"])
-                audio = await self._engine.synthesize(prepared, speed)
-                content = await asyncio.to_thread(
-                    encode, audio.samples, audio.sample_rate, audio_format
+                how = rendition(prepared, speed, audio_format, sample_rate)
+                speech = await synthesize_file(
+                    self._engine, prepared, how, marker=self._marker, created=created
                 )
                 entries.append(
                     BatchEntry(
                         item["id"],
                         prepared.voice.id,
                         prepared.characters,
-                        audio.duration_seconds,
-                        content,
+                        speech.audio_ms / 1000,
+                        speech.content,
                     )
                 )
-            archive = await asyncio.to_thread(build_zip, job.id, audio_format.value, entries)
-            total_ms = round(sum(entry.duration_seconds for entry in entries) * 1000)
+            archive = await asyncio.to_thread(build_zip, job.id, audio_format, entries)
+            total_ms = sum(round(entry.duration_seconds * 1000) for entry in entries)
             return Result(archive, "zip", total_ms)
         prepared = self._engine.prepare(request["text"], request["voice"])
-        audio = await self._engine.synthesize(prepared, speed)
-        content = await asyncio.to_thread(encode, audio.samples, audio.sample_rate, audio_format)
-        return Result(content, audio_format.value, round(audio.duration_seconds * 1000))
+        how = rendition(prepared, speed, audio_format, sample_rate)
+        speech = await synthesize_file(
+            self._engine, prepared, how, marker=self._marker, created=created
+        )
+        return Result(speech.content, audio_format.extension, speech.audio_ms)
 
     async def _finish(self, job: Job, result: Result) -> None:
         # One file per attempt: a worker that lost its lease can never overwrite the winner's.

@@ -1,23 +1,83 @@
-"""HTTP routes for speech: voices and synchronous synthesis."""
+"""HTTP routes for speech: voices, synchronous files and streams."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
 from vocalis.accounts.auth import SpeechCaller
-from vocalis.api.deps import ClockDep, DatabaseDep, EngineDep, SettingsDep
+from vocalis.accounts.service import Principal
+from vocalis.api.deps import EngineDep, Services, ServicesDep
+from vocalis.audio.formats import AudioFormat
+from vocalis.engine import PreparedText
+from vocalis.synthesis import service
 from vocalis.synthesis.schemas import SpeechRequest, VoiceList, VoiceOut
-from vocalis.synthesis.service import admit_text, speak
 from vocalis.usage.recorder import text_fingerprint
 
 router = APIRouter(prefix="/v1", tags=["speech"])
 
-_AUDIO_RESPONSE = {
-    200: {"content": {"audio/wav": {}}, "description": "The speech, PCM16 WAV at the voice's rate"},
+AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {audio_format.media_type: {} for audio_format in AudioFormat},
+        "description": "The audio, in the requested format",
+    },
     429: {"description": "Rate limit or monthly quota exceeded (`rate_limited`, `quota_exceeded`)"},
 }
+
+
+def accounting(services: Services) -> service.Accounting:
+    settings = services.settings
+    return service.Accounting(
+        database=services.database,
+        clock=services.clock,
+        chars_per_second=settings.quota_chars_per_second,
+        cache=services.cache,
+        cache_hits_count=settings.cache_hits_count,
+        marker=services.marker,
+    )
+
+
+def audio_headers(
+    prepared: PreparedText, how: service.Rendition, *, cache_hit: bool
+) -> dict[str, str]:
+    """What every audio response says about itself."""
+    headers = {
+        "X-Voice": prepared.voice.id,
+        "X-Characters": str(prepared.characters),
+        "X-Sample-Rate": str(how.sample_rate),
+        "X-Cache": "HIT" if cache_hit else "MISS",
+        "X-AI-Generated": "true",  # raw formats have no tags: the marking travels here
+    }
+    if how.audio_format is AudioFormat.PCM:
+        headers |= {"X-Sample-Format": "s16le", "X-Channels": "1"}
+    return headers
+
+
+def usage_of(
+    request: Request, prepared: PreparedText, text: str, services: Services
+) -> dict[str, Any]:
+    """The usage event's details; streams fill in what they produced when they end."""
+    usage: dict[str, Any] = {
+        "voice": prepared.voice.id,
+        "language": prepared.voice.language,
+        "text_hash": text_fingerprint(text, services.settings.key_pepper.get_secret_value()),
+    }
+    request.state.usage = usage
+    return usage
+
+
+def admit(
+    body: SpeechRequest, principal: Principal, engine: Any, services: Services
+) -> tuple[PreparedText, service.Rendition]:
+    prepared = service.admit_text(
+        engine, principal, body.text, body.voice, max_chars=services.settings.max_text_chars
+    )
+    return prepared, service.rendition(prepared, body.speed, body.format, body.sample_rate)
 
 
 @router.get("/voices", response_model=VoiceList, summary="Voices this server can speak with")
@@ -40,7 +100,7 @@ async def list_voices(engine: EngineDep) -> VoiceList:
 @router.post(
     "/tts",
     response_class=Response,
-    responses=_AUDIO_RESPONSE,
+    responses=AUDIO_RESPONSES,
     summary="Synthesize speech and return the audio file",
 )
 async def text_to_speech(
@@ -48,42 +108,77 @@ async def text_to_speech(
     request: Request,
     principal: SpeechCaller,
     engine: EngineDep,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    clock: ClockDep,
+    services: ServicesDep,
 ) -> Response:
     started = time.perf_counter()
-    prepared = admit_text(
-        engine, principal, body.text, body.voice, max_chars=settings.max_text_chars
-    )
-    spoken = await speak(
-        principal,
-        prepared,
-        speed=body.speed,
-        audio_format=body.format,
-        engine=engine,
-        database=database,
-        settings=settings,
-        clock=clock,
+    prepared, how = admit(body, principal, engine, services)
+    usage = usage_of(request, prepared, body.text, services)
+    spoken = await service.speak(
+        principal, prepared, how, engine=engine, accounting=accounting(services)
     )
     speech = spoken.speech
-    request.state.usage = {
-        "voice": prepared.voice.id,
-        "language": prepared.voice.language,
+    usage |= {
         "characters": prepared.characters,
         "audio_ms": speech.audio_ms,
         "audio_bytes": len(speech.content),
-        "text_hash": text_fingerprint(body.text, settings.key_pepper.get_secret_value()),
+        "cache_hit": speech.cache_hit,
     }
     return Response(
         speech.content,
         media_type=speech.media_type,
         headers={
-            "X-Voice": prepared.voice.id,
-            "X-Characters": str(prepared.characters),
+            **audio_headers(prepared, how, cache_hit=speech.cache_hit),
             "X-Audio-Duration-Ms": str(speech.audio_ms),
             "X-Processing-Time-Ms": str(round((time.perf_counter() - started) * 1000)),
             "X-Quota-Characters-Remaining": str(spoken.quota.chars_remaining),
             "X-Quota-Seconds-Remaining": f"{spoken.quota.seconds_remaining:.3f}",
         },
     )
+
+
+@router.post(
+    "/tts/stream",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    summary="Synthesize speech and stream it as each sentence is ready",
+)
+async def text_to_speech_stream(
+    body: SpeechRequest,
+    request: Request,
+    principal: SpeechCaller,
+    engine: EngineDep,
+    services: ServicesDep,
+) -> StreamingResponse:
+    """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
+    sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
+    prepared, how = admit(body, principal, engine, services)
+    usage = usage_of(request, prepared, body.text, services)
+    stream = await service.open_stream(
+        principal, prepared, how, engine=engine, accounting=accounting(services)
+    )
+    return StreamingResponse(
+        accounted(stream, usage),
+        media_type=how.audio_format.media_type,
+        headers={
+            **audio_headers(prepared, how, cache_hit=stream.cache_hit),
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # ask reverse proxies not to hold the stream back
+        },
+    )
+
+
+async def accounted(stream: service.SpeechStream, usage: dict[str, Any]) -> AsyncIterator[bytes]:
+    """Pass the chunks on; when the stream ends, put what it produced into the usage event."""
+    try:
+        async for chunk in stream.chunks:
+            yield chunk
+    finally:
+        with anyio.CancelScope(shield=True):  # a hung-up client must still be settled
+            await stream.chunks.aclose()  # type: ignore[attr-defined]
+        progress = stream.progress
+        usage |= {
+            "characters": progress.characters,
+            "audio_ms": progress.audio_ms,
+            "audio_bytes": progress.audio_bytes,
+            "cache_hit": stream.cache_hit,
+        }

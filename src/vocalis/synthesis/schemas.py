@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vocalis.audio.encoders import AudioFormat
+from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
@@ -24,6 +24,12 @@ class SpeechRequest(BaseModel):
     )
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED, description="1.0 is natural pace.")
     format: AudioFormat = Field(AudioFormat.WAV, description="Audio container and codec.")
+    sample_rate: int | None = Field(
+        None,
+        ge=MIN_SAMPLE_RATE,
+        le=MAX_SAMPLE_RATE,
+        description="Output rate in Hz (8000-48000); the voice's own rate if omitted.",
+    )
 
 
 class VoiceOut(BaseModel):

@@ -1,20 +1,34 @@
-"""Synthesis rules: admission (text, voice, quota), then the engine, then the accounting."""
+"""Synthesis rules: admission (text, voice, format, quota), the engine, accounting, caching.
+
+A request flows admit → reserve quota → synthesize (or read the cache) → encode and mark →
+settle the quota at the real duration, and on any failure, refund in full.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
+import anyio
+import piper
+
+from vocalis import __version__
 from vocalis.accounts.service import Principal
-from vocalis.audio.encoders import AudioFormat, encode
-from vocalis.config import Settings
+from vocalis.audio.encoders import StreamEncoder, encode
+from vocalis.audio.formats import AudioFormat, output_rate
+from vocalis.audio.marking import Marker, ai_tags
 from vocalis.engine import PreparedText, SpeechEngine
 from vocalis.engine.voice import NothingToSpeak
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import Forbidden, InvalidInput
+from vocalis.synthesis.cache import CachedSpeech, SpeechCache, cache_key
 from vocalis.usage import quota
 from vocalis.usage.quota import QuotaFigures, Reservation
+
+ENGINE_VERSION = f"vocalis-{__version__}/piper-{getattr(piper, '__version__', '1')}/marking-1"
 
 
 class TextTooLong(InvalidInput):
@@ -26,15 +40,21 @@ class VoiceNotAllowed(Forbidden):
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """How the audio should come out."""
+
+    speed: float
+    audio_format: AudioFormat
+    sample_rate: int  # the output rate, already checked against the format
+
+
+@dataclass(frozen=True)
 class SpeechFile:
     content: bytes
     media_type: str
-    prepared: PreparedText
-    duration_seconds: float
-
-    @property
-    def audio_ms(self) -> int:
-        return round(self.duration_seconds * 1000)
+    audio_ms: int
+    sample_rate: int
+    cache_hit: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,18 @@ class Spoken:
 
     speech: SpeechFile
     quota: QuotaFigures
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """What synthesis needs besides the engine: where to charge, and how."""
+
+    database: Database
+    clock: Clock
+    chars_per_second: float
+    cache: SpeechCache
+    cache_hits_count: bool
+    marker: Marker
 
 
 def admit_text(
@@ -62,47 +94,212 @@ def admit_text(
     return prepared
 
 
+def rendition(
+    prepared: PreparedText, speed: float, audio_format: AudioFormat, sample_rate: int | None
+) -> Rendition:
+    rate = output_rate(audio_format, prepared.voice.sample_rate, sample_rate)
+    return Rendition(speed, audio_format, rate)
+
+
+def speech_key(prepared: PreparedText, how: Rendition) -> str:
+    return cache_key(
+        prepared.normalized,
+        prepared.voice.id,
+        f"{how.speed:.4f}",
+        how.audio_format.value,
+        str(how.sample_rate),
+        prepared.voice.version,
+        ENGINE_VERSION,
+    )
+
+
 async def speak(
     principal: Principal,
     prepared: PreparedText,
+    how: Rendition,
     *,
-    speed: float,
-    audio_format: AudioFormat,
     engine: SpeechEngine,
-    database: Database,
-    settings: Settings,
-    clock: Clock,
+    accounting: Accounting,
 ) -> Spoken:
-    """Reserve quota, synthesize, then charge the real duration — or refund everything."""
-    estimate = quota.estimate_audio_ms(prepared.characters, speed, settings.quota_chars_per_second)
-    async with database.session(write=True) as session:
-        reservation = await quota.reserve(
+    """The whole file: from the cache, or reserve quota, synthesize, then charge the real
+    duration — or refund everything if anything fails."""
+    key = speech_key(prepared, how)
+    cached = await accounting.cache.get(key)
+    if cached is not None:
+        figures = await _charge_cache_hit(principal, prepared, cached, accounting)
+        hit = SpeechFile(
+            cached.content, cached.media_type, cached.audio_ms, cached.sample_rate, True
+        )
+        return Spoken(hit, figures)
+    reservation = await _reserve(principal, prepared, how, accounting)
+    try:
+        speech = await synthesize_file(
+            engine, prepared, how, marker=accounting.marker, created=accounting.clock.now()
+        )
+    except BaseException:  # failures and client disconnects alike: nothing was delivered
+        await asyncio.shield(_refund(accounting.database, reservation))
+        raise
+    async with accounting.database.session(write=True) as session:
+        await quota.settle(session, reservation, speech.audio_ms)
+        figures = await quota.read_quota(
+            session, principal.account_id, accounting.clock.now(), key_id=principal.key_id
+        )
+    await accounting.cache.put(
+        key, CachedSpeech(speech.content, speech.media_type, speech.audio_ms, speech.sample_rate)
+    )
+    return Spoken(speech, figures)
+
+
+async def synthesize_file(
+    engine: SpeechEngine,
+    prepared: PreparedText,
+    how: Rendition,
+    *,
+    marker: Marker,
+    created: datetime,
+) -> SpeechFile:
+    """Synthesize, encode and sign one complete file."""
+    audio = await engine.synthesize(prepared, how.speed)
+
+    def encode_and_mark() -> bytes:
+        encoded = encode(
+            audio.samples,
+            audio.sample_rate,
+            how.audio_format,
+            output_rate=how.sample_rate,
+            metadata=ai_tags(),
+        )
+        return marker.mark(encoded, how.audio_format, voice=prepared.voice.id, created=created)
+
+    content = await asyncio.to_thread(encode_and_mark)
+    audio_ms = round(audio.duration_seconds * 1000)
+    return SpeechFile(content, how.audio_format.media_type, audio_ms, how.sample_rate)
+
+
+@dataclass
+class StreamProgress:
+    """What a stream has produced so far (and, once it ends, what was charged)."""
+
+    characters: int = 0
+    audio_ms: int = 0
+    audio_bytes: int = 0
+
+
+@dataclass
+class SpeechStream:
+    """Audio sent as it is synthesized. The quota was reserved when the stream was opened;
+    when it ends — finished, failed or abandoned by the client — it is settled at what was
+    actually produced."""
+
+    chunks: AsyncIterator[bytes]
+    cache_hit: bool
+    progress: StreamProgress
+
+
+async def open_stream(
+    principal: Principal,
+    prepared: PreparedText,
+    how: Rendition,
+    *,
+    engine: SpeechEngine,
+    accounting: Accounting,
+) -> SpeechStream:
+    """Reserve (or charge a cache hit) now, so refusals are still clean JSON errors."""
+    cached = await accounting.cache.get(speech_key(prepared, how))
+    if cached is not None:
+        await _charge_cache_hit(principal, prepared, cached, accounting)
+        progress = StreamProgress(prepared.characters, cached.audio_ms, len(cached.content))
+        return SpeechStream(_replay(cached.content), True, progress)
+    reservation = await _reserve(principal, prepared, how, accounting)
+    progress = StreamProgress()
+    chunks = _synthesize_stream(prepared, how, reservation, engine, accounting, progress)
+    # Start it here: a started generator always runs its settlement, even if the client is
+    # gone before the first byte is sent (and a failure of the first sentence is a clean 500).
+    first = await anext(chunks)
+    return SpeechStream(_resume(first, chunks), False, progress)
+
+
+async def _resume(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+async def _synthesize_stream(
+    prepared: PreparedText,
+    how: Rendition,
+    reservation: Reservation,
+    engine: SpeechEngine,
+    accounting: Accounting,
+    progress: StreamProgress,
+) -> AsyncIterator[bytes]:
+    spoken_chars = spoken_samples = 0
+    rate = prepared.voice.sample_rate
+    try:
+        encoder = await asyncio.to_thread(
+            StreamEncoder, how.audio_format, rate, how.sample_rate, ai_tags()
+        )
+        async for sentence in engine.stream(prepared, how.speed):
+            chunk = await asyncio.to_thread(encoder.write, sentence.samples)
+            spoken_samples += len(sentence.samples)
+            spoken_chars += len(sentence.text) + (1 if sentence.index else 0)
+            progress.audio_bytes += len(chunk)
+            if chunk or sentence.index == 0:  # the first sentence always answers
+                yield chunk
+        tail = await asyncio.to_thread(encoder.finish)
+        spoken_chars = prepared.characters
+        progress.audio_bytes += len(tail)
+        if tail:
+            yield tail
+    finally:
+        progress.characters = min(spoken_chars, prepared.characters)
+        progress.audio_ms = round(spoken_samples / rate * 1000)
+        # Runs on success, failure and client disconnect alike; shielded so that a cancelled
+        # request still settles its account.
+        with anyio.CancelScope(shield=True):
+            async with accounting.database.session(write=True) as session:
+                await quota.settle(session, reservation, progress.audio_ms, progress.characters)
+
+
+async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), chunk_size):
+        yield content[start : start + chunk_size]
+
+
+async def _reserve(
+    principal: Principal, prepared: PreparedText, how: Rendition, accounting: Accounting
+) -> Reservation:
+    estimate = quota.estimate_audio_ms(prepared.characters, how.speed, accounting.chars_per_second)
+    async with accounting.database.session(write=True) as session:
+        return await quota.reserve(
             session,
             account_id=principal.account_id,
             key_id=principal.key_id,
             characters=prepared.characters,
             audio_ms=estimate,
-            now=clock.now(),
+            now=accounting.clock.now(),
         )
-    try:
-        speech = await synthesize_file(engine, prepared, speed=speed, audio_format=audio_format)
-    except BaseException:  # failures and client disconnects alike: nothing was delivered
-        await asyncio.shield(_refund(database, reservation))
-        raise
-    async with database.session(write=True) as session:
-        await quota.settle(session, reservation, speech.audio_ms)
-        figures = await quota.read_quota(
-            session, principal.account_id, clock.now(), key_id=principal.key_id
-        )
-    return Spoken(speech, figures)
 
 
-async def synthesize_file(
-    engine: SpeechEngine, prepared: PreparedText, *, speed: float, audio_format: AudioFormat
-) -> SpeechFile:
-    audio = await engine.synthesize(prepared, speed)
-    content = await asyncio.to_thread(encode, audio.samples, audio.sample_rate, audio_format)
-    return SpeechFile(content, audio_format.media_type, prepared, audio.duration_seconds)
+async def _charge_cache_hit(
+    principal: Principal, prepared: PreparedText, cached: CachedSpeech, accounting: Accounting
+) -> QuotaFigures:
+    """A hit costs what the audio is (when hits count), with nothing left to correct later."""
+    now = accounting.clock.now()
+    async with accounting.database.session(write=True) as session:
+        if accounting.cache_hits_count:
+            await quota.reserve(
+                session,
+                account_id=principal.account_id,
+                key_id=principal.key_id,
+                characters=prepared.characters,
+                audio_ms=cached.audio_ms,
+                now=now,
+            )
+        return await quota.read_quota(session, principal.account_id, now, key_id=principal.key_id)
 
 
 async def _refund(database: Database, reservation: Reservation) -> None:

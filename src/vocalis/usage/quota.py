@@ -110,14 +110,29 @@ async def reserve(
     return Reservation(account_id, key_id, characters, audio_ms, period_start)
 
 
-async def settle(session: AsyncSession, reservation: Reservation, audio_ms: int) -> None:
-    """Replace the estimated seconds with the real duration (same period only)."""
-    await session.execute(
+async def settle(
+    session: AsyncSession, reservation: Reservation, audio_ms: int, characters: int | None = None
+) -> None:
+    """Replace the estimate with the real duration (and, for a stream cut short, the characters
+    really spoken) — in the reservation's period only."""
+    spoken = (
+        reservation.characters if characters is None else min(characters, reservation.characters)
+    )
+    result = await session.execute(
         update(Account)
         .where(Account.id == reservation.account_id)
         .where(Account.period_start == reservation.period_start)
-        .values(audio_ms_used=Account.audio_ms_used + (audio_ms - reservation.audio_ms))
+        .values(
+            audio_ms_used=Account.audio_ms_used + (audio_ms - reservation.audio_ms),
+            chars_used=Account.chars_used - (reservation.characters - spoken),
+        )
     )
+    if result.rowcount and spoken != reservation.characters:
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == reservation.key_id)
+            .values(period_chars_used=ApiKey.period_chars_used - (reservation.characters - spoken))
+        )
 
 
 async def refund(session: AsyncSession, reservation: Reservation) -> None:

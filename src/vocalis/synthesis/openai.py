@@ -1,0 +1,198 @@
+"""OpenAI-compatible speech: `POST /v1/audio/speech` and `GET /v1/models`.
+
+An app built on OpenAI's SDK points its base URL here and keeps working: the same body, the
+same streaming (plain chunks or `speech.audio.delta` server-sent events), the same error shape
+(`{"error": {"message", "type", "param", "code"}}`), and OpenAI's voice names mapped to voices
+of this server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from vocalis.accounts.auth import SpeechCaller
+from vocalis.api.deps import EngineDep, ServicesDep
+from vocalis.audio.formats import AudioFormat
+from vocalis.kit.errors import InvalidInput, VocalisError
+from vocalis.synthesis import service
+from vocalis.synthesis.router import accounted, accounting, audio_headers, usage_of
+from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED
+
+OPENAI_VOICES = (
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
+    "verse", "marin", "cedar",
+)  # fmt: skip
+OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+OPENAI_PCM_RATE = 24000  # OpenAI's raw PCM is 24 kHz; clients play it at that rate
+
+_TYPES = {
+    401: "invalid_request_error",
+    403: "permission_error",
+    429: "requests",
+    500: "server_error",
+}
+_CODES = {
+    "missing_api_key": "invalid_api_key",
+    "revoked_api_key": "invalid_api_key",
+    "expired_api_key": "invalid_api_key",
+    "rate_limited": "rate_limit_exceeded",
+    "quota_exceeded": "insufficient_quota",
+}
+_PARAMS = {
+    "empty_text": "input", "text_too_long": "input", "unknown_voice": "voice",
+    "unsupported_format": "response_format", "invalid_speed": "speed", "unknown_model": "model",
+}  # fmt: skip
+
+
+def openai_error(
+    status: int,
+    message: str,
+    code: str,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    if code == "quota_exceeded":
+        kind = "insufficient_quota"
+    else:
+        kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    body = {
+        "error": {
+            "message": message,
+            "type": kind,
+            "param": param if param is not None else _PARAMS.get(code),
+            "code": _CODES.get(code, code),
+        }
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class OpenAIErrorsRoute(APIRoute):
+    """Renders every error of these routes in OpenAI's shape; validation errors are 400s."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except VocalisError as exc:
+                status = 400 if exc.status_code == 422 else exc.status_code
+                return openai_error(status, exc.detail, exc.code, headers=exc.headers)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+                location = [str(part) for part in first["loc"] if part != "body"]
+                param = location[0] if location else None
+                code = "invalid_json" if first.get("type") == "json_invalid" else "invalid_value"
+                if param == "response_format":
+                    code = "unsupported_format"
+                return openai_error(
+                    400, f"{'.'.join(location) or 'body'}: {first['msg']}", code, param
+                )
+
+        return handler
+
+
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorsRoute)
+
+
+class SpeechCreate(BaseModel):
+    """OpenAI's `audio.speech.create` body (unknown fields are ignored, as OpenAI does)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    input: str
+    voice: str = Field(description="An OpenAI voice name, or a voice id of this server")
+    response_format: AudioFormat = AudioFormat.MP3
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    instructions: str | None = Field(None, description="Accepted for compatibility; ignored")
+    stream_format: Literal["audio", "sse"] = "audio"
+
+
+def resolve_voice(name: str, mapping: dict[str, str], default: str) -> str:
+    """OpenAI's names map to configured voices (all to the default voice unless set)."""
+    if name in mapping:
+        return mapping[name]
+    return default if name in OPENAI_VOICES else name
+
+
+@router.post(
+    "/audio/speech",
+    response_class=StreamingResponse,
+    summary="OpenAI-compatible speech (the official openai SDK works unchanged)",
+)
+async def create_speech(
+    body: SpeechCreate,
+    request: Request,
+    principal: SpeechCaller,
+    engine: EngineDep,
+    services: ServicesDep,
+) -> Response:
+    settings = services.settings
+    if body.model not in OPENAI_MODELS:
+        raise InvalidInput(
+            f"model '{body.model}' does not exist; use one of {', '.join(OPENAI_MODELS)}",
+            code="unknown_model",
+        )
+    voice = resolve_voice(body.voice, settings.openai_voices, settings.default_voice)
+    prepared = service.admit_text(
+        engine, principal, body.input, voice, max_chars=settings.max_text_chars
+    )
+    rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None
+    how = service.rendition(prepared, body.speed, body.response_format, rate)
+    usage = usage_of(request, prepared, body.input, services)
+    stream = await service.open_stream(
+        principal, prepared, how, engine=engine, accounting=accounting(services)
+    )
+    chunks = accounted(stream, usage)
+    headers = audio_headers(prepared, how, cache_hit=stream.cache_hit)
+    if body.stream_format == "sse":
+        return StreamingResponse(
+            _events(chunks, stream), media_type="text/event-stream", headers=headers
+        )
+    return StreamingResponse(chunks, media_type=how.audio_format.media_type, headers=headers)
+
+
+async def _events(
+    chunks: AsyncIterator[bytes], stream: service.SpeechStream
+) -> AsyncIterator[bytes]:
+    """OpenAI's speech events: base64 audio deltas, then a done event with the usage."""
+    async for chunk in chunks:
+        if chunk:
+            delta = {"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()}
+            yield f"data: {json.dumps(delta)}\n\n".encode()
+    characters = stream.progress.characters
+    done = {
+        "type": "speech.audio.done",
+        "usage": {"input_tokens": characters, "output_tokens": 0, "total_tokens": characters},
+    }
+    yield f"data: {json.dumps(done)}\n\n".encode()
+
+
+class Model(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "vocalis"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]
+
+
+MODELS_CREATED = 1_790_000_000  # a fixed date: OpenAI's listing has one, ours never changes
+
+
+@router.get("/models", response_model=ModelList, summary="Models, as OpenAI's SDK lists them")
+async def list_models(_principal: SpeechCaller) -> ModelList:
+    return ModelList(data=[Model(id=model, created=MODELS_CREATED) for model in OPENAI_MODELS])
