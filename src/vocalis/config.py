@@ -157,10 +157,6 @@ class Settings(BaseSettings):
             raise ValueError("VOCALIS_KEY_PEPPER must be set to a secret value in production")
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from every layer; `overrides` are CLI flags (None means "not given")."""

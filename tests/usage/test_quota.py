@@ -82,6 +82,7 @@ async def test_quota_refusal_carries_the_figures(
 
     quota = (await client.get("/v1/usage/quota", headers=headers)).json()
     assert {k: quota[k] for k in ("characters", "seconds")} == body["quota"]
+    assert all(type(value) is int for value in quota["characters"].values())
     assert quota["plan"] == "free"
 
 

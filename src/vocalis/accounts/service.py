@@ -262,10 +262,22 @@ async def revoke_api_key(session: AsyncSession, key_id: str, *, now: datetime) -
 
 
 async def list_api_keys(session: AsyncSession, account_id: str | None = None) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    keys, _ = await page_api_keys(session, account_id, limit=None, offset=0)
+    return keys
+
+
+async def page_api_keys(
+    session: AsyncSession, account_id: str | None, *, limit: int | None, offset: int
+) -> tuple[list[ApiKey], int]:
+    """Keys, oldest first, with the total count (all accounts when `account_id` is None)."""
+    query = select(ApiKey)
     if account_id is not None:
         query = query.where(ApiKey.account_id == account_id)
-    return list(await session.scalars(query))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(ApiKey.created_at, ApiKey.id).limit(limit).offset(offset)
+    )
+    return list(rows), total
 
 
 async def get_api_key(

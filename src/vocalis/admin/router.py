@@ -160,12 +160,13 @@ async def list_keys(
     page: PageDep,
     account_id: Annotated[str | None, Query()] = None,
 ) -> Page[KeyOut]:
-    keys = await accounts.list_api_keys(session, account_id)
-    window = keys[page.offset : page.offset + page.limit]
+    keys, total = await accounts.page_api_keys(
+        session, account_id, limit=page.limit, offset=page.offset
+    )
     now = clock.now()
     return Page(
-        data=[KeyOut.from_key(key, now) for key in window],
-        total=len(keys),
+        data=[KeyOut.from_key(key, now) for key in keys],
+        total=total,
         limit=page.limit,
         offset=page.offset,
     )

@@ -60,6 +60,8 @@ class StreamEncoder:
             self._target, "w", format=spec.muxer, options=dict(spec.muxer_options)
         )
         self._stream = self._container.add_stream(spec.codec, rate=output_rate, layout="mono")
+        if spec.bit_rate:
+            self._stream.codec_context.bit_rate = spec.bit_rate
         if metadata and spec.container:
             self._container.metadata.update(metadata)
             self._stream.metadata.update(metadata)  # Ogg keeps its tags on the stream

@@ -52,6 +52,7 @@ class FormatSpec:
     fixed_rate: int | None = None
     container: bool = True
     muxer_options: tuple[tuple[str, str], ...] = ()
+    bit_rate: int | None = None  # lossy codecs: enough for clear speech in mono
 
 
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
@@ -59,14 +60,18 @@ _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 SPECS: dict[AudioFormat, FormatSpec] = {
     AudioFormat.WAV: FormatSpec("wav", "pcm_s16le", "s16", "audio/wav", "wav"),
-    AudioFormat.MP3: FormatSpec("mp3", "libmp3lame", "fltp", "audio/mpeg", "mp3", _MP3_RATES),
+    AudioFormat.MP3: FormatSpec(
+        "mp3", "libmp3lame", "fltp", "audio/mpeg", "mp3", _MP3_RATES, bit_rate=64000
+    ),
     AudioFormat.OPUS: FormatSpec(  # Opus decoders always play at 48 kHz
         "ogg", "libopus", "flt", "audio/ogg", "opus", fixed_rate=48000,
         muxer_options=(("page_duration", "20000"),),  # 20 ms pages: streams flow, not burst
+        bit_rate=32000,
     ),
     AudioFormat.AAC: FormatSpec(
         "adts", "aac", "fltp", "audio/aac", "aac", _AAC_RATES,
         muxer_options=(("write_id3v2", "1"),),  # ADTS has no tags of its own: an ID3 header does
+        bit_rate=64000,
     ),
     AudioFormat.FLAC: FormatSpec("flac", "flac", "s16", "audio/flac", "flac"),
     AudioFormat.PCM: FormatSpec("s16le", "pcm_s16le", "s16", "audio/pcm", "pcm", container=False),

@@ -19,10 +19,6 @@ class InferenceDevice:
     providers: tuple[str, ...]
     threads: int | None = None
 
-    @property
-    def wants_gpu(self) -> bool:
-        return CUDA in self.providers
-
     def session_options(self) -> onnxruntime.SessionOptions:
         options = onnxruntime.SessionOptions()
         if self.threads:

@@ -89,9 +89,6 @@ class PiperBackend:
     def voices(self) -> list[VoiceInfo]:
         return [self._infos[voice_id] for voice_id in self._loaded]
 
-    def known_voices(self) -> list[VoiceInfo]:
-        return list(self._infos.values())
-
     def load(self, device: InferenceDevice) -> None:
         for voice_id, voice_files in self._files.items():
             try:

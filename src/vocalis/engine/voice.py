@@ -20,10 +20,6 @@ class VoiceInfo:
     quality: str | None = None
     version: str = ""
 
-    @property
-    def language_family(self) -> str:
-        return self.language.replace("-", "_").split("_")[0].lower()
-
 
 class UnknownVoice(InvalidInput):
     code = "unknown_voice"

@@ -34,11 +34,6 @@ class VocalisError(Exception):
         return {"detail": self.detail, "code": self.code, **self.extra}
 
 
-class BadRequest(VocalisError):
-    status_code = 400
-    code = "bad_request"
-
-
 class InvalidInput(VocalisError):
     """A well-formed request whose values cannot be used."""
 
@@ -67,11 +62,6 @@ class NotFound(VocalisError):
 class Conflict(VocalisError):
     status_code = 409
     code = "conflict"
-
-
-class PayloadTooLarge(VocalisError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 class TooManyRequests(VocalisError):

@@ -10,9 +10,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.metadata import version as package_version
 
 import anyio
-import piper
 
 from vocalis import __version__
 from vocalis.accounts.service import Principal
@@ -28,7 +28,7 @@ from vocalis.synthesis.cache import CachedSpeech, SpeechCache, cache_key
 from vocalis.usage import quota
 from vocalis.usage.quota import QuotaFigures, Reservation
 
-ENGINE_VERSION = f"vocalis-{__version__}/piper-{getattr(piper, '__version__', '1')}/marking-1"
+ENGINE_VERSION = f"vocalis-{__version__}/piper-{package_version('piper-tts')}/marking-1"
 
 
 class TextTooLong(InvalidInput):

@@ -7,8 +7,14 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Allowance(BaseModel):
-    limit: float
+class CharacterAllowance(BaseModel):
+    limit: int
+    used: int
+    remaining: int
+
+
+class SecondsAllowance(BaseModel):
+    limit: int
     used: float
     remaining: float
 
@@ -16,9 +22,9 @@ class Allowance(BaseModel):
 class QuotaOut(BaseModel):
     """The same `quota` shape a `429 quota_exceeded` carries, plus the period and plan."""
 
-    characters: Allowance
-    seconds: Allowance
-    key_characters: Allowance | None = Field(
+    characters: CharacterAllowance
+    seconds: SecondsAllowance
+    key_characters: CharacterAllowance | None = Field(
         None, description="The calling key's own cap, if it has one"
     )
     resets_at: datetime
