@@ -32,6 +32,7 @@ from vocalis.jobs.schemas import JobOut
 from vocalis.jobs.urls import Resolver, UnsafeWebhookUrl, WebhookTarget, check_webhook_url
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database, insert_missing
+from vocalis.kit.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class WebhookDispatcher:
         self._timeout = timeout
         self._allow_private = allow_private
         self._poll = poll_seconds
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._http: httpx.AsyncClient | None = None
 
     @property
@@ -188,13 +189,9 @@ class WebhookDispatcher:
 
     async def run(self) -> None:
         while True:
-            sent = await self.deliver_due()
-            if not sent:
-                self._wakeup.clear()
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll)
-                except TimeoutError:
-                    pass
+            self._wakeup.arm()
+            if not await self.deliver_due():
+                await self._wakeup.wait(self._poll)
 
     async def deliver_due(self) -> int:
         """One round: claim what is due, send it all concurrently, record the outcomes."""

@@ -25,6 +25,7 @@ from vocalis.jobs.storage import AudioStore
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
+from vocalis.kit.wakeup import Wakeup
 from vocalis.synthesis.service import rendition, synthesize_file
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class JobWorker:
         self._concurrency = concurrency
         self._poll = poll_seconds
         self._on_finished = on_finished
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._stopping = False
         self._running: dict[str, asyncio.Task[None]] = {}
         self._working: dict[str, tuple[asyncio.Task[Result], asyncio.Event]] = {}
@@ -95,13 +96,14 @@ class JobWorker:
 
     async def _slot(self) -> None:
         while not self._stopping:
+            self._wakeup.arm()
             try:
                 job = await self._claim()
             except Exception:
                 log.exception("claiming a job failed; retrying")
                 job = None
             if job is None:
-                await self._idle()
+                await self._wakeup.wait(self._poll)
                 continue
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
             self._running[job.id] = task
@@ -109,13 +111,6 @@ class JobWorker:
                 await task
             finally:
                 self._running.pop(job.id, None)
-
-    async def _idle(self) -> None:
-        self._wakeup.clear()
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), self._poll)
-        except TimeoutError:
-            pass
 
     async def _claim(self) -> Job | None:
         async with self._database.session(write=True) as session:
