@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import decode_wav, transcribe, wait_for_job, word_recall
+from tests.helpers import decode, decode_wav, transcribe, wait_for_job, word_recall
 from vocalis.engine.text import normalize
 
 ITEMS = [
@@ -73,3 +73,37 @@ async def test_bad_batches_are_refused_whole(client: httpx.AsyncClient, api_key:
     )
     assert bad_item.json()["detail"].startswith("items[1]: ")
     assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0
+
+
+async def test_jobs_take_every_format_and_sample_rate(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key}
+    body = {"text": "Please call me tomorrow morning.", "format": "mp3", "sample_rate": 16000}
+    job = (await client.post("/v1/tts/jobs", json=body, headers=headers)).json()
+    done = await wait_for_job(client, job["job_id"], headers, {"succeeded", "failed"})
+    download = await client.get(done["audio_url"], headers=headers)
+    assert download.headers["content-type"] == "audio/mpeg"
+    assert download.headers["content-disposition"].endswith('.mp3"')
+    audio = decode(download.content)
+    assert audio.sample_rate == 16000 and abs(audio.duration - done["audio_seconds"]) < 0.2
+
+    items = [{"text": "Good morning and welcome."}, {"text": "See you later."}]
+    batch = (
+        await client.post(
+            "/v1/tts/batch", json={"items": items, "format": "ulaw_8000"}, headers=headers
+        )
+    ).json()
+    done = await wait_for_job(client, batch["job_id"], headers, {"succeeded", "failed"})
+    archive = zipfile.ZipFile(
+        io.BytesIO((await client.get(done["audio_url"], headers=headers)).content)
+    )
+    assert sorted(archive.namelist()) == ["001.ulaw", "002.ulaw", "manifest.json"]
+    assert json.loads(archive.read("manifest.json"))["format"] == "ulaw_8000"
+    telephone = decode(archive.read("001.ulaw"), raw="mulaw", rate=8000)
+    assert telephone.sample_rate == 8000 and telephone.duration > 1.0
+
+    refused = await client.post(
+        "/v1/tts/jobs", json={"text": "Hi.", "format": "mp3", "sample_rate": 44000}, headers=headers
+    )
+    assert refused.json()["code"] == "unsupported_sample_rate"
