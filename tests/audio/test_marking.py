@@ -77,7 +77,9 @@ async def test_a_forged_manifest_is_tampering(
     data = await _speak(client, auth, "flac")
     tags = inspect(data).tags
     forged = tags["vocalis_manifest"].replace('"en_US-joe-medium"', '"someone-else"')
-    altered = retag(data, AudioFormat.FLAC, {"comment": NOTICE, "vocalis_manifest": forged})
+    altered = retag(
+        data, AudioFormat.FLAC, lambda _: {"comment": NOTICE, "vocalis_manifest": forged}
+    )
     result = (await _verify(client, auth, altered)).json()
     assert result["status"] == "tampered"
     assert "manifest" in result["detail"]

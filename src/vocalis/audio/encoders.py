@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -136,10 +137,7 @@ def inspect(data: bytes) -> Inspection:
     """Demux `data` (any format FFmpeg recognises). Raises av.FFmpegError when it cannot."""
     with av.open(io.BytesIO(data), "r") as source:
         stream = source.streams.audio[0]
-        digest = hashlib.sha256()
-        for packet in source.demux(stream):
-            if packet.size:
-                digest.update(bytes(packet))
+        digest = _digest(source.demux(stream))
         tags = {key.lower(): value for key, value in source.metadata.items()}
         tags |= {key.lower(): value for key, value in stream.metadata.items()}
         duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
@@ -149,23 +147,35 @@ def inspect(data: bytes) -> Inspection:
             sample_rate=stream.codec_context.sample_rate,
             duration_seconds=duration,
             tags=tags,
-            payload_sha256=digest.hexdigest(),
+            payload_sha256=digest,
         )
 
 
-def retag(data: bytes, audio_format: AudioFormat, metadata: dict[str, str]) -> bytes:
-    """The same encoded audio packets in a new container carrying `metadata` (no re-encoding)."""
+def retag(
+    data: bytes, audio_format: AudioFormat, tags_for: Callable[[str], dict[str, str]]
+) -> bytes:
+    """The same encoded audio packets in a new container, with the tags that `tags_for` makes
+    from the SHA-256 of those packets. One demux, no re-encoding."""
     spec = audio_format.spec
     output = io.BytesIO()
     with av.open(io.BytesIO(data), "r", format=spec.muxer) as source:
         original = source.streams.audio[0]
+        packets = [packet for packet in source.demux(original) if packet.dts is not None]
+        metadata = tags_for(_digest(packets))
         with av.open(output, "w", format=spec.muxer, options=dict(spec.muxer_options)) as target:
             target.metadata.update(metadata)
             copy = target.add_stream_from_template(original)
             copy.metadata.update(metadata)
-            for packet in source.demux(original):
-                if packet.dts is None:  # the demuxer's end-of-stream marker
-                    continue
+            for packet in packets:
                 packet.stream = copy
                 target.mux(packet)
     return output.getvalue()
+
+
+def _digest(packets: Iterable[av.Packet]) -> str:
+    """What the marking signs: the encoded audio itself, whatever the container around it."""
+    digest = hashlib.sha256()
+    for packet in packets:
+        if packet.size:
+            digest.update(bytes(packet))
+    return digest.hexdigest()

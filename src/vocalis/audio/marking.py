@@ -75,18 +75,22 @@ class Marker:
         """Blocking: re-wrap the encoded audio with the notice and a signed manifest."""
         if not audio_format.spec.container:
             return data
-        manifest: dict[str, Any] = {
-            "v": 1,
-            "ai_generated": True,
-            "generator": "Vocalis",
-            "digital_source_type": DIGITAL_SOURCE_TYPE,
-            "voice": voice,
-            "created": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "alg": ALGORITHM,
-            "payload_sha256": inspect(data).payload_sha256,
-        }
-        manifest["signature"] = self._sign(manifest)
-        return retag(data, audio_format, ai_tags(manifest))
+
+        def signed_tags(payload_sha256: str) -> dict[str, str]:
+            manifest: dict[str, Any] = {
+                "v": 1,
+                "ai_generated": True,
+                "generator": "Vocalis",
+                "digital_source_type": DIGITAL_SOURCE_TYPE,
+                "voice": voice,
+                "created": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "alg": ALGORITHM,
+                "payload_sha256": payload_sha256,
+            }
+            manifest["signature"] = self._sign(manifest)
+            return ai_tags(manifest)
+
+        return retag(data, audio_format, signed_tags)
 
     def verify(self, data: bytes) -> Verdict:
         """Blocking. Raises av.FFmpegError (or IndexError) for data that is not audio."""
