@@ -128,7 +128,7 @@ async def create_job(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    admission = service.admit_speech(engine, principal, body, _limits(services.settings))
+    admission = await service.admit_speech(engine, principal, body, _limits(services.settings))
     return await _submit(request, principal, body, admission, idempotency_key, services)
 
 
@@ -146,7 +146,7 @@ async def create_batch(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    admission = service.admit_batch(engine, principal, body, _limits(services.settings))
+    admission = await service.admit_batch(engine, principal, body, _limits(services.settings))
     return await _submit(request, principal, body, admission, idempotency_key, services)
 
 

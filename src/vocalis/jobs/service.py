@@ -73,10 +73,12 @@ class Limits:
     pepper: str
 
 
-def admit_speech(
+async def admit_speech(
     engine: SpeechEngine, principal: Principal, body: JobRequest, limits: Limits
 ) -> Admission:
-    prepared = admit_text(engine, principal, body.text, body.voice, max_chars=limits.max_text_chars)
+    prepared = await admit_text(
+        engine, principal, body.text, body.voice, max_chars=limits.max_text_chars
+    )
     rendition(prepared, body.speed, body.format, body.sample_rate)  # refuse a bad rate now
     return Admission(
         kind="speech",
@@ -100,7 +102,7 @@ def admit_speech(
     )
 
 
-def admit_batch(
+async def admit_batch(
     engine: SpeechEngine, principal: Principal, body: BatchRequest, limits: Limits
 ) -> Admission:
     if len(body.items) > limits.max_batch_items:
@@ -110,7 +112,7 @@ def admit_batch(
     items, characters, voices = [], 0, set()
     for index, item in enumerate(body.items):
         try:
-            prepared = admit_text(
+            prepared = await admit_text(
                 engine, principal, item.text, item.voice, max_chars=limits.max_text_chars
             )
         except VocalisError as exc:  # say which item is wrong

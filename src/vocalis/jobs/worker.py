@@ -187,7 +187,9 @@ class JobWorker:
         if job.kind == "batch":
             entries = []
             for item in request["items"]:
-                prepared = self._engine.prepare(item["text"], item["voice"])
+                prepared = await asyncio.to_thread(
+                    self._engine.prepare, item["text"], item["voice"]
+                )
                 how = rendition(prepared, speed, audio_format, sample_rate)
                 speech = await synthesize_file(
                     self._engine, prepared, how, marker=self._marker, created=created
@@ -204,7 +206,7 @@ class JobWorker:
             archive = await asyncio.to_thread(build_zip, job.id, audio_format, entries)
             total_ms = sum(round(entry.duration_seconds * 1000) for entry in entries)
             return Result(archive, "zip", total_ms)
-        prepared = self._engine.prepare(request["text"], request["voice"])
+        prepared = await asyncio.to_thread(self._engine.prepare, request["text"], request["voice"])
         how = rendition(prepared, speed, audio_format, sample_rate)
         speech = await synthesize_file(
             self._engine, prepared, how, marker=self._marker, created=created

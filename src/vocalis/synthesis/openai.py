@@ -144,7 +144,7 @@ async def create_speech(
             code="unknown_model",
         )
     voice = resolve_voice(body.voice, settings.openai_voices, settings.default_voice)
-    prepared = service.admit_text(
+    prepared = await service.admit_text(
         engine, principal, body.input, voice, max_chars=settings.max_text_chars
     )
     rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None

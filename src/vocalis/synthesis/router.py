@@ -14,7 +14,7 @@ from vocalis.accounts.auth import SpeechCaller
 from vocalis.accounts.service import Principal
 from vocalis.api.deps import EngineDep, Services, ServicesDep
 from vocalis.audio.formats import AudioFormat
-from vocalis.engine import PreparedText
+from vocalis.engine import PreparedText, SpeechEngine
 from vocalis.synthesis import service
 from vocalis.synthesis.schemas import SpeechRequest, VoiceList, VoiceOut
 from vocalis.usage.recorder import text_fingerprint
@@ -71,10 +71,10 @@ def usage_of(
     return usage
 
 
-def admit(
-    body: SpeechRequest, principal: Principal, engine: Any, services: Services
+async def admit(
+    body: SpeechRequest, principal: Principal, engine: SpeechEngine, services: Services
 ) -> tuple[PreparedText, service.Rendition]:
-    prepared = service.admit_text(
+    prepared = await service.admit_text(
         engine, principal, body.text, body.voice, max_chars=services.settings.max_text_chars
     )
     return prepared, service.rendition(prepared, body.speed, body.format, body.sample_rate)
@@ -111,7 +111,7 @@ async def text_to_speech(
     services: ServicesDep,
 ) -> Response:
     started = time.perf_counter()
-    prepared, how = admit(body, principal, engine, services)
+    prepared, how = await admit(body, principal, engine, services)
     usage = usage_of(request, prepared, body.text, services)
     spoken = await service.speak(
         principal, prepared, how, engine=engine, accounting=accounting(services)
@@ -151,7 +151,7 @@ async def text_to_speech_stream(
 ) -> StreamingResponse:
     """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
     sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
-    prepared, how = admit(body, principal, engine, services)
+    prepared, how = await admit(body, principal, engine, services)
     usage = usage_of(request, prepared, body.text, services)
     stream = await service.open_stream(
         principal, prepared, how, engine=engine, accounting=accounting(services)

@@ -77,10 +77,12 @@ class Accounting:
     marker: Marker
 
 
-def admit_text(
+async def admit_text(
     engine: SpeechEngine, principal: Principal, text: str, voice: str | None, *, max_chars: int
 ) -> PreparedText:
-    """Check the text and the voice before any quota or inference is spent on them."""
+    """Check the text and the voice before any quota or inference is spent on them.
+
+    Normalization runs in a thread: a job's 100,000 characters take a fifth of a second."""
     if not text.strip():
         raise NothingToSpeak("text is empty")
     if len(text) > max_chars:
@@ -88,7 +90,7 @@ def admit_text(
             f"text has {len(text)} characters; the limit is {max_chars}",
             extra={"max_characters": max_chars},
         )
-    prepared = engine.prepare(text, voice)
+    prepared = await asyncio.to_thread(engine.prepare, text, voice)
     if not principal.may_use_voice(prepared.voice.id):
         raise VoiceNotAllowed(f"this API key may not use the voice '{prepared.voice.id}'")
     return prepared
