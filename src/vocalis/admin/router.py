@@ -76,7 +76,7 @@ async def list_accounts(
         session, limit=page.limit, offset=page.offset, email=email
     )
     data = [AccountOut.model_validate(row) for row in rows]
-    return Page(data=data, total=total, limit=page.limit, offset=page.offset)
+    return page.page(data, total)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
@@ -164,12 +164,7 @@ async def list_keys(
         session, account_id, limit=page.limit, offset=page.offset
     )
     now = clock.now()
-    return Page(
-        data=[KeyOut.from_key(key, now) for key in keys],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.page([KeyOut.from_key(key, now) for key in keys], total)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, summary="Revoke a key (the row is kept)")
@@ -229,4 +224,4 @@ async def audit_log(
         session, limit=page.limit, offset=page.offset, target_id=target_id
     )
     data = [AuditOut.model_validate(row) for row in rows]
-    return Page(data=data, total=total, limit=page.limit, offset=page.offset)
+    return page.page(data, total)

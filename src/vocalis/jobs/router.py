@@ -162,12 +162,7 @@ async def list_jobs(
     jobs, total = await service.list_jobs(
         session, principal.account_id, status=status_filter, limit=page.limit, offset=page.offset
     )
-    return Page(
-        data=[_job_out(job, request, settings) for job in jobs],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.page([_job_out(job, request, settings) for job in jobs], total)
 
 
 @router.get("/v1/tts/jobs/{job_id}", response_model=JobOut, summary="A job's status and result")
@@ -184,20 +179,19 @@ async def cancel_job(
     job_id: str,
     request: Request,
     principal: JobsCaller,
-    session: WriteSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     services: ServicesDep,
 ) -> JobOut:
-    job = await queue.cancel(
-        session,
-        job_id,
-        account_id=principal.account_id,
-        now=clock.now(),
-        policy=queue.JobPolicy.from_settings(settings),
-    )
-    await session.commit()  # before telling the worker, as for submissions
-    if services.runner is not None:
+    async with services.database.session(write=True) as session:
+        job = await queue.cancel(
+            session,
+            job_id,
+            account_id=principal.account_id,
+            now=clock.now(),
+            policy=queue.JobPolicy.from_settings(settings),
+        )
+    if services.runner is not None:  # only now: the cancel is committed, as for submissions
         services.runner.job_canceled(job.id)
     return _job_out(job, request, settings)
 

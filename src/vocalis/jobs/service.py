@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -287,13 +287,8 @@ async def queue_stats(session: AsyncSession, now: datetime) -> dict[str, Any]:
             for status in ("queued", "running", "succeeded", "failed", "canceled")
         },
         "oldest_queued_age_seconds": (
-            round((now - _aware(oldest)).total_seconds(), 3) if oldest is not None else None
+            round((now - oldest).total_seconds(), 3) if oldest is not None else None
         ),
         "running_by_worker": {owner or "unknown": count for owner, count in running},
         "webhooks": dict(webhooks),
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    """Aggregates bypass the column type on SQLite and come back as naive UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

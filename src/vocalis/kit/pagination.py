@@ -16,6 +16,9 @@ class PageParams(BaseModel):
     limit: int
     offset: int
 
+    def page(self, data: list[T], total: int) -> Page[T]:
+        return Page(data=data, total=total, limit=self.limit, offset=self.offset)
+
 
 def page_params(
     limit: Annotated[

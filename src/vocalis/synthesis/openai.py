@@ -24,7 +24,7 @@ from vocalis.api.deps import EngineDep, ServicesDep
 from vocalis.audio.formats import AudioFormat
 from vocalis.kit.errors import InvalidInput, VocalisError
 from vocalis.synthesis import service
-from vocalis.synthesis.router import accounted, accounting, audio_headers, usage_of
+from vocalis.synthesis.router import start_stream
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED
 
 OPENAI_VOICES = (
@@ -149,17 +149,12 @@ async def create_speech(
     )
     rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None
     how = service.rendition(prepared, body.speed, body.response_format, rate)
-    usage = usage_of(request, prepared, body.input, services)
-    stream = await service.open_stream(
-        principal, prepared, how, engine=engine, accounting=accounting(services)
-    )
-    chunks = accounted(stream, usage)
-    headers = audio_headers(prepared, how, cache_hit=stream.cache_hit)
+    started = await start_stream(request, principal, prepared, how, body.input, engine, services)
     if body.stream_format == "sse":
-        return StreamingResponse(
-            _events(chunks, stream), media_type="text/event-stream", headers=headers
-        )
-    return StreamingResponse(chunks, media_type=how.audio_format.media_type, headers=headers)
+        events = _events(started.chunks, started.stream)
+        return StreamingResponse(events, media_type="text/event-stream", headers=started.headers)
+    media_type = how.audio_format.media_type
+    return StreamingResponse(started.chunks, media_type=media_type, headers=started.headers)
 
 
 async def _events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -152,19 +153,39 @@ async def text_to_speech_stream(
     """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
     sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
     prepared, how = await admit(body, principal, engine, services)
-    usage = usage_of(request, prepared, body.text, services)
+    started = await start_stream(request, principal, prepared, how, body.text, engine, services)
+    return StreamingResponse(
+        started.chunks, media_type=how.audio_format.media_type, headers=started.headers
+    )
+
+
+@dataclass(frozen=True)
+class StartedStream:
+    stream: service.SpeechStream
+    chunks: AsyncIterator[bytes]  # the stream's audio, feeding the usage event when it ends
+    headers: dict[str, str]
+
+
+async def start_stream(
+    request: Request,
+    principal: Principal,
+    prepared: PreparedText,
+    how: service.Rendition,
+    text: str,
+    engine: SpeechEngine,
+    services: Services,
+) -> StartedStream:
+    """Open an accounted stream (quota reserved now, settled when it ends) for any route."""
+    usage = usage_of(request, prepared, text, services)
     stream = await service.open_stream(
         principal, prepared, how, engine=engine, accounting=accounting(services)
     )
-    return StreamingResponse(
-        accounted(stream, usage),
-        media_type=how.audio_format.media_type,
-        headers={
-            **audio_headers(prepared, how, cache_hit=stream.cache_hit),
-            "Cache-Control": "no-store",
-            "X-Accel-Buffering": "no",  # ask reverse proxies not to hold the stream back
-        },
-    )
+    headers = {
+        **audio_headers(prepared, how, cache_hit=stream.cache_hit),
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",  # ask reverse proxies not to hold the stream back
+    }
+    return StartedStream(stream, accounted(stream, usage), headers)
 
 
 async def accounted(stream: service.SpeechStream, usage: dict[str, Any]) -> AsyncIterator[bytes]:

@@ -40,12 +40,7 @@ async def get_usage_logs(
     events, total = await usage_log(
         session, principal.account_id, limit=page.limit, offset=page.offset
     )
-    return Page(
-        data=[UsageEventOut.model_validate(event) for event in events],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page.page([UsageEventOut.model_validate(event) for event in events], total)
 
 
 @router.get("/quota", response_model=QuotaOut, summary="Limits and use in the current period")
