@@ -88,25 +88,43 @@ def word_recall(sent: str, heard: str) -> float:
     return sum((expected & got).values()) / max(1, sum(expected.values()))
 
 
-class BrokenBackend:
-    """A backend whose voices exist but whose inference always fails (a crashed runtime)."""
+class WrappedBackend:
+    """A loaded real backend, passed through; subclasses change what `synthesize` does."""
 
-    name = "broken"
+    name = "wrapped"
 
-    def __init__(self, inner) -> None:  # noqa: ANN001 - any loaded backend
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
 
-    def voices(self):  # noqa: ANN201
+    def voices(self) -> Any:
         return self.inner.voices()
 
-    def load(self, device) -> None:  # noqa: ANN001
-        pass
+    def load(self, device: Any) -> None:
+        pass  # the wrapped backend is already loaded
 
     def on_gpu(self) -> bool:
         return False
 
     def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
+        return self.inner.synthesize(voice_id, sentence, speed)
+
+
+class BrokenBackend(WrappedBackend):
+    """Voices that exist but whose inference always fails (a crashed runtime)."""
+
+    def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
         raise RuntimeError("inference runtime crashed")
+
+
+async def quota_counters(app: Any) -> tuple[int, int]:
+    """(characters, audio milliseconds) the app's only account has used this period."""
+    from sqlalchemy import select
+
+    from vocalis.accounts.models import Account
+
+    async with app.state.services.database.session() as session:
+        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
+    return row.chars_used, row.audio_ms_used
 
 
 async def wait_for_job(

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import decode_wav, transcribe, word_recall
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 def _vocalis(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -43,7 +37,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     }
     _vocalis("db", "upgrade", env=env)
     key = _vocalis("dev-key", env=env).stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vocalis", "serve", "--port", str(port)],
         env=env,

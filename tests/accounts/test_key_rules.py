@@ -5,19 +5,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import client_for, running_app
-from vocalis.accounts.models import Account
+from tests.helpers import quota_counters
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 
 SPEAK = {"text": "Hello."}
-
-
-async def _chars_used(app: Any) -> int:
-    async with app.state.services.database.session() as session:
-        return await session.scalar(select(Account.chars_used)) or 0
 
 
 async def test_a_key_limited_to_other_voices_gets_403_and_is_not_charged(
@@ -26,7 +20,7 @@ async def test_a_key_limited_to_other_voices_gets_403_and_is_not_charged(
     key = await make_key(allowed_voices=("en_GB-alba-medium",))
     response = await client.post("/v1/tts", json=SPEAK, headers={"X-API-Key": key})
     assert (response.status_code, response.json()["code"]) == (403, "voice_not_allowed")
-    assert await _chars_used(app) == 0
+    assert (await quota_counters(app))[0] == 0
     allowed = await make_key(allowed_voices=("en_US-joe-medium",))
     assert (
         await client.post("/v1/tts", json=SPEAK, headers={"X-API-Key": allowed})

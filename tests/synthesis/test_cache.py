@@ -5,10 +5,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import client_for, running_app
-from vocalis.accounts.models import Account
+from tests.helpers import quota_counters
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 
@@ -20,22 +19,16 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-async def _counters(app: Any) -> tuple[int, int]:
-    async with app.state.services.database.session() as session:
-        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    return row.chars_used, row.audio_ms_used
-
-
 async def test_a_repeat_is_a_hit_with_identical_bytes_and_still_counts(
     app: Any, client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
     first = await client.post("/v1/tts", json=BASE, headers=auth)
-    after_first = await _counters(app)
+    after_first = await quota_counters(app)
     again = await client.post("/v1/tts", json=BASE, headers=auth)
     assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")
     assert again.content == first.content
     assert again.headers["x-audio-duration-ms"] == first.headers["x-audio-duration-ms"]
-    chars, audio_ms = await _counters(app)
+    chars, audio_ms = await quota_counters(app)
     assert (chars, audio_ms) == (2 * after_first[0], 2 * after_first[1])  # hits count by default
     logs = (await client.get("/v1/usage/logs", headers=auth)).json()["data"]
     assert [entry["cache_hit"] for entry in logs] == [True, False]
@@ -110,10 +103,10 @@ async def test_the_cache_survives_a_restart_and_can_be_free_of_charge(
             first = await client.post("/v1/tts", json=BASE, headers={"X-API-Key": key})
     settings = make_settings(database_url=sqlite_url, cache_hits_count=False)
     async with running_app(settings, voices) as app, client_for(app) as client:
-        before = await _counters(app)
+        before = await quota_counters(app)
         again = await client.post("/v1/tts", json=BASE, headers={"X-API-Key": key})
         assert again.headers["x-cache"] == "HIT" and again.content == first.content
-        assert await _counters(app) == before  # hits are free when configured so
+        assert await quota_counters(app) == before  # hits are free when configured so
 
 
 async def test_streams_read_the_cache_but_are_never_stored(

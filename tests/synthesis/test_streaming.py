@@ -7,12 +7,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import STEADY_VOICE, running_app
-from tests.helpers import decode
+from tests.helpers import decode, quota_counters
 from tests.servers import LiveServer
-from vocalis.accounts.models import Account
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.engine.text import normalize
@@ -35,12 +33,6 @@ async def served(
     settings = make_settings(database_url=sqlite_url, cache_max_bytes=0)  # every request speaks
     async with running_app(settings, steady_voices) as app, LiveServer(app) as server:
         yield app, server.url, {"X-API-Key": await make_key_for(app)}
-
-
-async def _counters(app: Any) -> tuple[int, int]:
-    async with app.state.services.database.session() as session:
-        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    return row.chars_used, row.audio_ms_used
 
 
 async def test_the_first_audio_arrives_while_later_sentences_are_still_being_made(
@@ -98,7 +90,7 @@ async def test_a_complete_stream_is_charged_what_it_spoke(
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         response = await client.post("/v1/tts/stream", json=body, headers=auth)
     spoken_ms = round(len(response.content) / 2 / 22050 * 1000)
-    chars, audio_ms = await _counters(app)
+    chars, audio_ms = await quota_counters(app)
     assert chars == len(normalize(TEN_SENTENCES))
     assert abs(audio_ms - spoken_ms) <= 2
 
@@ -119,7 +111,7 @@ async def test_a_client_that_hangs_up_stops_synthesis_and_pays_for_what_it_got(
 
     async def settled() -> tuple[int, int]:
         while True:
-            chars, audio_ms = await _counters(app)
+            chars, audio_ms = await quota_counters(app)
             if chars < total:
                 return chars, audio_ms
             await asyncio.sleep(0.05)
@@ -129,7 +121,7 @@ async def test_a_client_that_hangs_up_stops_synthesis_and_pays_for_what_it_got(
     spoken = engine.sentences_spoken - before
     assert spoken < 40  # it stopped, long before the end
     assert 0 < chars < total and audio_ms > 0
-    assert await _counters(app) == (chars, audio_ms)  # and nothing more is charged later
+    assert await quota_counters(app) == (chars, audio_ms)  # and nothing more is charged later
 
 
 async def test_stream_refusals_are_plain_json_errors(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import client_for, running_app
-from tests.helpers import BrokenBackend, decode_wav
+from tests.helpers import BrokenBackend, decode_wav, quota_counters
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.config import DEFAULT_VOICE, Settings
 from vocalis.engine import VoiceRegistry, select_device
@@ -18,12 +18,6 @@ from vocalis.engine.text import normalize
 from vocalis.kit.clock import ManualClock
 
 TEN_CHARACTERS = "Hello you."
-
-
-async def counters(app: Any) -> tuple[int, int]:
-    async with app.state.services.database.session() as session:
-        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    return row.chars_used, row.audio_ms_used
 
 
 def test_the_ten_character_text_really_counts_ten() -> None:
@@ -44,7 +38,7 @@ async def test_concurrent_requests_never_overspend(
     assert statuses == [200] * 10 + [429] * 30
     refused = [response.json() for response in responses if response.status_code == 429]
     assert {body["code"] for body in refused} == {"quota_exceeded"}
-    chars_used, audio_ms_used = await counters(app)
+    chars_used, audio_ms_used = await quota_counters(app)
     assert chars_used == 100
     spoken_ms = sum(
         int(response.headers["x-audio-duration-ms"])
@@ -98,7 +92,7 @@ async def test_seconds_quota_binds_even_when_characters_remain(
     assert "seconds" in body["detail"]
     assert body["quota"]["characters"]["remaining"] == 100_000
     assert body["quota"]["seconds"] == {"limit": 2, "used": 0, "remaining": 2}
-    assert await counters(app) == (0, 0)
+    assert await quota_counters(app) == (0, 0)
 
 
 async def test_seconds_are_charged_at_the_real_duration_not_the_estimate(
@@ -110,7 +104,7 @@ async def test_seconds_are_charged_at_the_real_duration_not_the_estimate(
     real_ms = round(decode_wav(response.content).duration * 1000)
     estimate_ms = round(len(text) / 15 * 1000)
     assert abs(real_ms - estimate_ms) > 100  # the test is only meaningful if they differ
-    chars_used, audio_ms_used = await counters(app)
+    chars_used, audio_ms_used = await quota_counters(app)
     assert chars_used == len(normalize(text))
     assert abs(audio_ms_used - real_ms) <= 10
     remaining = float(response.headers["x-quota-seconds-remaining"])
@@ -130,7 +124,7 @@ async def test_failed_synthesis_is_refunded_in_full(
         )
         assert response.status_code == 500
         assert response.json()["code"] == "synthesis_failed"
-        assert await counters(app) == (0, 0)
+        assert await quota_counters(app) == (0, 0)
         async with app.state.services.database.session() as session:
             assert await session.scalar(select(ApiKey.period_chars_used)) == 0
 
@@ -149,13 +143,13 @@ async def test_a_client_that_hangs_up_is_not_charged(
             await asyncio.sleep(0.005)
 
     await asyncio.wait_for(inference_started(), 30)
-    assert (await counters(app))[0] > 0  # reserved while it runs
+    assert (await quota_counters(app))[0] > 0  # reserved while it runs
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
 
     async def refunded() -> None:
-        while await counters(app) != (0, 0):
+        while await quota_counters(app) != (0, 0):
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(refunded(), 10)
@@ -209,4 +203,4 @@ async def test_a_keys_own_character_cap_binds_before_the_account(
     assert (
         await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers={"X-API-Key": free})
     ).status_code == 200
-    assert (await counters(app))[0] == 20
+    assert (await quota_counters(app))[0] == 20

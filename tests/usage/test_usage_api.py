@@ -110,9 +110,7 @@ async def test_one_account_never_sees_another(
         response = await client.get(path, headers=bob_headers)
         assert (response.status_code, response.json()["code"]) == (404, "key_not_found")
     missing = await client.get("/v1/keys/key_doesnotexist", headers=bob_headers)
-    assert missing.status_code == 404 and missing.json() == response.json() | {
-        "detail": missing.json()["detail"]
-    }
+    assert (missing.status_code, missing.json()["code"]) == (404, "key_not_found")  # the same
 
     own = (await client.get(f"/v1/keys/{alice_key_id}/usage", headers={"X-API-Key": alice})).json()
     assert own["totals"]["requests"] >= 3
