@@ -1,13 +1,20 @@
 """The `vocalis` command line, as an operator uses it."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from vocalis.accounts.keys import is_well_formed
+from tests.servers import free_port
+from vocalis.accounts.keys import generate_api_key, is_well_formed
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.admin.models import AuditEntry
 from vocalis.cli import app
@@ -83,6 +90,66 @@ def test_bad_configuration_is_reported(env: dict[str, str], tmp_path: Path) -> N
     result = runner.invoke(app, ["--config", str(tmp_path / "nope.toml"), "db", "upgrade"], env=env)
     assert result.exit_code == 2
     assert "configuration file not found" in result.stderr
+
+
+def test_configuration_errors_do_not_print_secrets(env: dict[str, str]) -> None:
+    pepper = "short-pepper"
+    production = {
+        **env,
+        "VOCALIS_ENV": "production",
+        "VOCALIS_KEY_PEPPER": pepper,
+        "VOCALIS_DATABASE_URL": "postgresql+asyncpg://vocalis:s3cret-pw@db.internal/vocalis",
+    }
+    result = runner.invoke(app, ["db", "upgrade"], env=production)
+    assert result.exit_code == 2
+    assert "VOCALIS_KEY_PEPPER must be at least 32 bytes" in result.stderr
+    assert pepper not in result.output and "s3cret-pw" not in result.output
+
+    production["VOCALIS_KEY_PEPPER"] = "vocalis-development-pepper-change-me"
+    production["VOCALIS_PORT"] = "eighty"  # two problems: pydantic would quote every setting
+    result = runner.invoke(app, ["db", "upgrade"], env=production)
+    assert result.exit_code == 2 and "port" in result.stderr
+    assert "s3cret-pw" not in result.output
+
+
+def test_served_access_log_hides_keys_sent_in_the_query(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    _ok(["db", "upgrade"], env)
+    key = generate_api_key()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vocalis", "serve", "--port", str(port)],
+        env={
+            **os.environ,
+            **env,
+            "VOCALIS_STORAGE_PATH": str(tmp_path / "storage"),
+            "VOCALIS_VOICES_DIR": str(tmp_path / "voices"),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/health?lang=en&api_key={key}&token={key}"
+        assert _get_when_up(server, url).status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        log, _ = server.communicate(timeout=30)
+    assert '"GET /health?lang=en&api_key=***&token=*** HTTP/1.1" 200' in log
+    assert key not in log and key[len("sk_live_") :] not in log
+
+
+def _get_when_up(server: subprocess.Popen[str], url: str) -> httpx.Response:
+    """GET `url` as soon as the server listens (it is polled, not waited for)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    pytest.fail("the server never started listening")
 
 
 def test_dev_key_is_created_once_and_printed_every_time(env: dict[str, str]) -> None:

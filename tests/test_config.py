@@ -61,5 +61,50 @@ def test_production_refuses_the_development_pepper(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("VOCALIS_ENV", "production")
     with pytest.raises(ConfigError, match="VOCALIS_KEY_PEPPER"):
         load_settings()
-    monkeypatch.setenv("VOCALIS_KEY_PEPPER", "a-real-secret-from-the-operator")
+    monkeypatch.setenv("VOCALIS_KEY_PEPPER", "a-real-secret-from-the-operator-of-this-server")
     assert load_settings().env == "production"
+
+
+@pytest.mark.parametrize(
+    "pepper", ["", "8chars!!", "x" * 31, "é" * 15], ids=["empty", "8", "31", "30-as-15-chars"]
+)
+def test_production_refuses_a_short_pepper_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, pepper: str
+) -> None:
+    monkeypatch.setenv("VOCALIS_ENV", "production")
+    monkeypatch.setenv("VOCALIS_KEY_PEPPER", pepper)
+    with pytest.raises(ConfigError, match="VOCALIS_KEY_PEPPER must be at least 32 bytes") as error:
+        load_settings()
+    assert not pepper or pepper not in str(error.value)
+    monkeypatch.setenv("VOCALIS_KEY_PEPPER", "é" * 16)  # bytes, not characters, are counted
+    assert load_settings().key_pepper.get_secret_value() == "é" * 16
+
+
+def test_development_accepts_any_pepper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOCALIS_KEY_PEPPER", "short")
+    assert load_settings().env == "development"
+
+
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [
+        ({"VOCALIS_ENV": "production"}, "VOCALIS_KEY_PEPPER"),  # pydantic quotes every value
+        ({"VOCALIS_ENV": "production", "VOCALIS_KEY_PEPPER": "tiny-pepper"}, "VOCALIS_KEY_PEPPER"),
+        ({"VOCALIS_PORT": "eighty"}, "port"),
+        ({"VOCALIS_TRUSTED_PROXIES": "not-a-network"}, "trusted_proxies"),
+    ],
+    ids=["dev-pepper", "short-pepper", "bad-port", "bad-proxy"],
+)
+def test_configuration_errors_never_show_passwords_or_secrets(
+    monkeypatch: pytest.MonkeyPatch, problem: dict[str, str], says: str
+) -> None:
+    monkeypatch.setenv("VOCALIS_DATABASE_URL", "postgresql+asyncpg://user:s3cret@db/vocalis")
+    monkeypatch.setenv("VOCALIS_RATE_LIMIT_STORAGE", "redis://:hunter2@cache:6379")
+    for name, value in problem.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert "s3cret" not in message and "hunter2" not in message and "tiny-pepper" not in message
+    assert error.value.__cause__ is None and error.value.__suppress_context__  # nor a traceback
+    assert says in message  # it still says what is wrong

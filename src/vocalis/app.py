@@ -6,9 +6,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from vocalis import __version__
 from vocalis.accounts import router as keys_router
@@ -17,6 +19,7 @@ from vocalis.api import health
 from vocalis.api.deps import Services
 from vocalis.api.errors import install_error_handlers
 from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from vocalis.api.openapi import install_openapi
 from vocalis.audio import router as marking
 from vocalis.audio.marking import Marker
 from vocalis.config import Settings, load_settings
@@ -31,6 +34,7 @@ from vocalis.synthesis import openai as openai_compatible
 from vocalis.synthesis import router as synthesis
 from vocalis.synthesis.cache import SpeechCache
 from vocalis.usage import router as usage_router
+from vocalis.usage.ledger import ReservationLedger
 from vocalis.usage.middleware import UsageMiddleware
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
@@ -42,6 +46,8 @@ DESCRIPTION = """Self-hostable text-to-speech with real neural voices.
 Authenticate with an API key: `Authorization: Bearer sk_live_…` or `X-API-Key: sk_live_…`.
 Errors are JSON `{"detail": "...", "code": "..."}`.
 """
+DOCS_ASSETS_URL = "/docs/assets"
+SETTLE_GRACE_SECONDS = 5.0
 
 
 def build_engine(settings: Settings, registry: VoiceRegistry | None = None) -> SpeechEngine:
@@ -51,6 +57,7 @@ def build_engine(settings: Settings, registry: VoiceRegistry | None = None) -> S
         select_device(settings.device, settings.inference_threads),
         concurrency=settings.inference_concurrency,
         sentence_pause_ms=settings.sentence_pause_ms,
+        max_piece_chars=settings.max_piece_chars,
     )
 
 
@@ -70,11 +77,16 @@ def create_app(
         database = Database(settings.database_url, echo=settings.database_echo)
         engine = build_engine(settings, registry)
         usage = UsageRecorder(database)
+        app_clock = clock or Clock()
+        ledger = ReservationLedger(
+            database, app_clock, lease=timedelta(seconds=settings.reservation_lease_seconds)
+        )
         services = Services(
             settings=settings,
             database=database,
             engine=engine,
-            clock=clock or Clock(),
+            clock=app_clock,
+            ledger=ledger,
             limiter=RateLimiter(settings.rate_limit_storage),
             usage=usage,
             store=AudioStore(settings.storage_path),
@@ -95,6 +107,7 @@ def create_app(
         app.state.services = services
         await services.cache.load()
         usage.start()
+        ledger.start()  # and, first thing, give back what a dead predecessor held
         warming = asyncio.create_task(engine.start(), name="warm-voices")
         if services.runner is not None:
             services.runner.start()  # waits for the voices before taking work
@@ -106,16 +119,22 @@ def create_app(
             warming.cancel()
             with suppress(asyncio.CancelledError):
                 await warming
+            # Requests the server cancelled at the end of its grace period are giving back
+            # their quota now; whatever is still held after that is given back here.
+            await ledger.close(grace=min(SETTLE_GRACE_SECONDS, settings.shutdown_grace_seconds))
             await usage.close()
             engine.close()
             await database.dispose()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts from the package, not a CDN: they work
+    # offline and behind firewalls.
+    app = FastAPIOffline(
         title="Vocalis",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+        static_url=DOCS_ASSETS_URL,
     )
     # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
     app.add_middleware(
@@ -134,6 +153,7 @@ def create_app(
     app.include_router(keys_router.router)
     app.include_router(jobs_router.router)
     app.include_router(admin_router.router)
+    install_openapi(app, settings)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

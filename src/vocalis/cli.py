@@ -20,6 +20,7 @@ from vocalis.config import ConfigError, Settings, load_settings
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
+from vocalis.kit.redact import RedactingFilter
 
 T = TypeVar("T")
 
@@ -108,6 +109,8 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        # SIGTERM: running requests get this long to finish, then are cancelled and refunded.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -167,12 +170,23 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
     _info(f"worker {runner.worker.worker_id} stopped")
 
 
+# uvicorn's loggers get their own handlers (inside uvicorn.run, after this) and do not propagate
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def _configure_logging(settings: Settings) -> None:
+    """Console logging in which no secret is written: a key a client put in the query string
+    (`?api_key=`) would otherwise sit in every access-log line."""
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness probes read the revision
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    redacting = RedactingFilter()
+    for handler in logging.getLogger().handlers:  # every record that propagates: vocalis.* etc.
+        handler.addFilter(redacting)
+    for name in UVICORN_LOGGERS:  # a logger's filter sees the records logged on it directly
+        logging.getLogger(name).addFilter(redacting)
 
 
 # --- db -----------------------------------------------------------------------------------------

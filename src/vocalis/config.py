@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -20,12 +20,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from vocalis.kit.redact import redact
+
 DEVELOPMENT_PEPPER = "vocalis-development-pepper-change-me"
+MIN_PEPPER_BYTES = 32
 DEFAULT_VOICE = "en_US-joe-medium"
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used (missing file, unsafe production secrets)."""
+    """The configuration cannot be used (missing file, unsafe production secrets).
+
+    Its message is safe to print: it never quotes a secret or a URL's password."""
 
 
 class Settings(BaseSettings):
@@ -70,6 +75,28 @@ class Settings(BaseSettings):
         None, description="external base URL (https://tts.example.com) for links in webhooks"
     )
     max_text_chars: int = Field(5000, ge=1, description="longest text of a synchronous request")
+    spoken_text_factor: float = Field(
+        2.0,
+        ge=1,
+        description="a text read out in words (numbers, money, dates) may be this many times "
+        "the text limit: 5,000 characters may become 10,000 spoken ones, no more",
+    )
+    max_piece_chars: int = Field(
+        200,
+        ge=50,
+        le=1000,
+        description="longest piece of text the voice reads in one go; a voice's working memory "
+        "grows with it (about 200 MB at 200 characters)",
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, description="on SIGTERM, how long running requests may finish; then refunded"
+    )
+    reservation_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a process that stops renewing its requests' quota reservations this long "
+        "is taken for dead: another gives them back",
+    )
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
 
     key_pepper: SecretStr = SecretStr(DEVELOPMENT_PEPPER)
@@ -119,6 +146,15 @@ class Settings(BaseSettings):
         24.0, ge=0, description="how long the old signing secret is still used after a rotation"
     )
 
+    @property
+    def max_spoken_chars(self) -> int:
+        """Longest text of a synchronous request once read out in words."""
+        return int(self.max_text_chars * self.spoken_text_factor)
+
+    @property
+    def max_job_spoken_chars(self) -> int:
+        return int(self.max_job_text_chars * self.spoken_text_factor)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -153,8 +189,21 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
-        if self.env == "production" and self.key_pepper.get_secret_value() == DEVELOPMENT_PEPPER:
-            raise ValueError("VOCALIS_KEY_PEPPER must be set to a secret value in production")
+        """A short or well-known pepper can be guessed, and with it every stored key hash
+        checked offline; so production refuses both (without ever echoing the value)."""
+        if self.env != "production":
+            return self
+        pepper = self.key_pepper.get_secret_value()
+        if pepper == DEVELOPMENT_PEPPER:
+            raise ValueError(
+                "VOCALIS_KEY_PEPPER must be set to a secret value in production, not the "
+                "development default"
+            )
+        if len(pepper.encode()) < MIN_PEPPER_BYTES:
+            raise ValueError(
+                f"VOCALIS_KEY_PEPPER must be at least {MIN_PEPPER_BYTES} bytes in production; "
+                'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
         return self
 
 
@@ -175,7 +224,23 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
 
 
 def _build(settings_cls: type[Settings], flags: dict[str, Any]) -> Settings:
+    """Settings, or a ConfigError that names the problems but quotes no secret.
+
+    `from None`: the original error is not chained, so no traceback can show it either."""
     try:
         return settings_cls(**flags)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise ConfigError(str(exc)) from exc
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except ValueError as exc:
+        raise ConfigError(redact(str(exc))) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Every problem, but none of the input values pydantic would quote: a model-level error
+    quotes every setting, the pepper and the database URL's password included."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return redact("invalid settings: " + "; ".join(problems))

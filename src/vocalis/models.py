@@ -10,7 +10,7 @@ from vocalis.jobs.models import (
     WebhookSecret,
 )
 from vocalis.kit.db import Base
-from vocalis.usage.models import UsageDaily, UsageEvent
+from vocalis.usage.models import QuotaReservation, UsageDaily, UsageEvent
 
 __all__ = [
     "Account",
@@ -19,6 +19,7 @@ __all__ = [
     "Base",
     "IdempotencyRecord",
     "Job",
+    "QuotaReservation",
     "UsageDaily",
     "UsageEvent",
     "WebhookAttempt",

@@ -1,6 +1,7 @@
 """The operator's API: accounts, keys, stats — every change leaves an audit row."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -177,3 +178,57 @@ async def test_accounts_list_filters_and_pages(
     assert (page["total"], len(page["data"])) == (4, 2)
     found = (await client.get("/admin/api/accounts?email=bea", headers=admin)).json()
     assert [row["email"] for row in found["data"]] == ["bea@example.com"]
+
+
+async def test_limits_and_expiry_must_fit_what_the_database_stores(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    largest_quota, largest_key_limit = 2**53 - 1, 2**31 - 1
+    created = await client.post(
+        "/admin/api/accounts",
+        json={"email": "big@example.com", "char_limit": largest_quota, "seconds_limit": 10**12},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    account = created.json()
+    assert (account["char_limit"], account["seconds_limit"]) == (largest_quota, 10**12)
+
+    too_big = [
+        ("POST", "/admin/api/accounts", {"email": "n@example.com", "char_limit": 2**63}),
+        ("POST", "/admin/api/accounts", {"email": "n@example.com", "seconds_limit": 2**53}),
+        ("PATCH", f"/admin/api/accounts/{account['id']}", {"char_limit": 2**63}),
+        ("POST", "/admin/api/keys", {"account_id": account["id"], "rate_limit_rpm": 2**63}),
+        ("POST", "/admin/api/keys", {"account_id": account["id"], "monthly_char_cap": 2**31}),
+    ]
+    for method, path, body in too_big:
+        refused = await client.request(method, path, json=body, headers=admin)
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_limit"), body
+        field = next(name for name in body if name not in ("email", "account_id"))
+        assert refused.json()["detail"].startswith(f"{field}: ")
+
+    naive = await client.post(
+        "/admin/api/keys",
+        json={"account_id": account["id"], "expires_at": "2030-01-01T00:00:00"},
+        headers=admin,
+    )
+    assert (naive.status_code, naive.json()["code"]) == (422, "invalid_expiry")
+    assert "timezone" in naive.json()["detail"]
+
+    issued = await client.post(
+        "/admin/api/keys",
+        json={
+            "account_id": account["id"],
+            "rate_limit_rpm": largest_key_limit,
+            "monthly_char_cap": largest_key_limit,
+            "expires_at": "2030-01-01T02:00:00+02:00",
+        },
+        headers=admin,
+    )
+    assert issued.status_code == 201, issued.text
+    key = issued.json()["key"]
+    assert (key["rate_limit_rpm"], key["monthly_char_cap"]) == (largest_key_limit,) * 2
+    assert datetime.fromisoformat(key["expires_at"]) == datetime(2030, 1, 1, tzinfo=UTC)
+    # a key at the bounds still works: its counters have room to grow
+    customer = {"X-API-Key": issued.json()["secret"]}
+    spoken = await client.post("/v1/tts", json={"text": "Hello there."}, headers=customer)
+    assert spoken.status_code == 200, spoken.text

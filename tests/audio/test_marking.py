@@ -108,6 +108,39 @@ async def test_plain_and_re_encoded_files_have_no_manifest(
     assert result["status"] == "absent"
 
 
+async def test_re_encoding_that_keeps_the_tags_reads_tampered(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """What `ffmpeg -i marked.mp3 out.mp3` does: new audio packets, the old tags copied along."""
+    marked = await _speak(client, auth, "mp3")
+    reencoded = io.BytesIO()
+    with av.open(io.BytesIO(marked)) as source, av.open(reencoded, "w", format="mp3") as target:
+        original = source.streams.audio[0]
+        target.metadata.update(source.metadata)
+        stream = target.add_stream("libmp3lame", rate=original.codec_context.sample_rate)
+        for frame in source.decode(original):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                target.mux(packet)
+        for packet in stream.encode(None):
+            target.mux(packet)
+    result = (await _verify(client, auth, reencoded.getvalue())).json()
+    assert result["status"] == "tampered"
+    assert "re-encoded" in result["detail"]
+    assert result["ai_generated"] is True  # the notice survives, with the manifest it came with
+
+
+async def test_an_absurdly_nested_manifest_is_tampering_not_a_crash(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    data = await _speak(client, auth, "flac")
+    nested = "[" * 100_000 + "]" * 100_000
+    altered = retag(data, AudioFormat.FLAC, lambda _: {"vocalis_manifest": nested})
+    response = await _verify(client, auth, altered)
+    assert response.status_code == 200
+    assert response.json()["status"] == "tampered"
+
+
 async def test_raw_formats_say_it_in_the_headers(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:

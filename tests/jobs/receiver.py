@@ -17,14 +17,34 @@ class Received:
 
 
 @dataclass
+class Drip:
+    """A slow receiver: answers 200 at once, then sends the body one byte every `interval`
+    seconds, `count` bytes in all (unless the client hangs up first)."""
+
+    interval: float = 0.3
+    count: int = 100
+
+
+@dataclass
+class Hold:
+    """Keeps the request waiting until `release` is set, then answers `then`."""
+
+    release: asyncio.Event
+    then: Any = 200
+
+
+@dataclass
 class Receiver:
     """Answers each request with the next scripted reply: a status code, a (status, headers)
-    pair, or "hang" (never answers). With the script used up it answers 200."""
+    pair, "hang" (never answers), a `Drip` or a `Hold`. With the script used up it answers 200.
+
+    `hung_up_on` counts the drips the client hung up on before their last byte."""
 
     script: list[Any] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     port: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    hung_up_on: int = 0
 
     @property
     def url(self) -> str:
@@ -43,6 +63,12 @@ class Receiver:
         self.received.append(Received(scope["path"], headers, body))
         self.arrived.set()
         reply = self.script.pop(0) if self.script else 200
+        if isinstance(reply, Hold):
+            await reply.release.wait()
+            reply = reply.then
+        if isinstance(reply, Drip):
+            await self._drip(reply, receive, send)
+            return
         if reply == "hang":
             await asyncio.sleep(3600)
         status, extra = reply if isinstance(reply, tuple) else (reply, {})
@@ -55,6 +81,20 @@ class Receiver:
         )
         await send({"type": "http.response.body", "body": b"ok"})
 
+    async def _drip(self, drip: Drip, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        hung_up = asyncio.create_task(_disconnect(receive))
+        try:
+            for _ in range(drip.count):
+                await send({"type": "http.response.body", "body": b".", "more_body": True})
+                await asyncio.wait([hung_up], timeout=drip.interval)
+                if hung_up.done():
+                    self.hung_up_on += 1
+                    return
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            hung_up.cancel()
+
     async def wait_for(self, count: int, timeout: float = 30) -> None:
         async def enough() -> None:
             while len(self.received) < count:
@@ -62,6 +102,12 @@ class Receiver:
                 await self.arrived.wait()
 
         await asyncio.wait_for(enough(), timeout)
+
+
+async def _disconnect(receive: Any) -> None:
+    """Returns when the client hangs up (the request body has been read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 class ReceiverServer(LiveServer):

@@ -75,6 +75,26 @@ async def test_bad_batches_are_refused_whole(client: httpx.AsyncClient, api_key:
     assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0
 
 
+async def test_item_ids_name_distinct_files_on_every_system(
+    client: httpx.AsyncClient, api_key: str
+) -> None:
+    headers = {"X-API-Key": api_key}
+    clashes = [  # the second item would be numbered 002 too; file systems ignore case
+        ([{"text": "Hi.", "id": "002"}, {"text": "Yo."}], "items[0] and items[1]", "'002'"),
+        ([{"text": "Hi.", "id": "Up"}, {"text": "Yo.", "id": "up"}], "items[0] and", "'up'"),
+    ]
+    for items, where, name in clashes:
+        response = await client.post("/v1/tts/batch", json={"items": items}, headers=headers)
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+        assert where in response.json()["detail"] and name in response.json()["detail"]
+    for unsafe in ("CON", "nul", "com1.v2", "Lpt9", "intro."):  # names Windows refuses
+        items = [{"text": "Hi.", "id": unsafe}]
+        response = await client.post("/v1/tts/batch", json={"items": items}, headers=headers)
+        assert response.status_code == 422, unsafe
+        assert response.json()["detail"].startswith("items[0].id: "), response.json()
+    assert (await client.get("/v1/tts/jobs", headers=headers)).json()["total"] == 0
+
+
 async def test_jobs_take_every_format_and_sample_rate(
     client: httpx.AsyncClient, api_key: str
 ) -> None:

@@ -9,13 +9,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import running_app
+from tests.conftest import client_for, running_app
+from tests.helpers import quota_counters
 from vocalis.accounts.models import Account
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import idempotency
 from vocalis.jobs.models import Job
 from vocalis.jobs.schemas import JobRequest
+from vocalis.kit.clock import ManualClock
 
 
 @pytest.fixture
@@ -121,3 +123,97 @@ async def test_a_refused_request_frees_its_key(
         "/v1/tts/jobs", json={"text": "Hi."}, headers={**headers, "Idempotency-Key": "x" * 300}
     )
     assert too_long.json()["code"] == "invalid_idempotency_key"
+
+
+@pytest.fixture
+def clock() -> ManualClock:  # type: ignore[override]
+    return ManualClock()
+
+
+@pytest.fixture
+def make_app(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    clock: ManualClock,
+) -> Callable[..., Any]:
+    """An app on the manual clock, with nobody running the jobs."""
+
+    def make(**overrides: Any) -> Any:
+        settings = make_settings(database_url=database_url, worker="external", **overrides)
+        return running_app(settings, voices, clock)
+
+    return make
+
+
+async def test_a_key_expires_after_24_hours_and_another_body_may_then_use_it(
+    make_app: Callable[..., Any], clock: ManualClock, make_key_for: Callable[..., Any]
+) -> None:
+    async with make_app() as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app), "Idempotency-Key": "order-7"}
+        first = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+
+        clock.advance(timedelta(hours=24) - timedelta(seconds=1))
+        other = await client.post("/v1/tts/jobs", json={"text": "Goodbye."}, headers=headers)
+        assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+        replay = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert replay.json()["job_id"] == first.json()["job_id"]
+
+        clock.advance(timedelta(seconds=2))  # 24 h and a second after the key was first used
+        later = await client.post("/v1/tts/jobs", json={"text": "Goodbye."}, headers=headers)
+        assert later.status_code == 202 and "idempotent-replayed" not in later.headers
+        assert later.json()["job_id"] != first.json()["job_id"]
+        again = await client.post("/v1/tts/jobs", json={"text": "Goodbye."}, headers=headers)
+        assert again.json()["job_id"] == later.json()["job_id"]  # the key is the new job's now
+        assert again.headers["idempotent-replayed"] == "true"
+        assert await _jobs(app) == 2
+
+
+async def test_after_its_ttl_the_same_key_and_body_make_a_new_job(
+    make_app: Callable[..., Any], clock: ManualClock, make_key_for: Callable[..., Any]
+) -> None:
+    async with make_app(idempotency_ttl_hours=2) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app), "Idempotency-Key": "nightly"}
+        first = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+
+        clock.advance(timedelta(hours=2) - timedelta(seconds=1))
+        replay = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert replay.json()["job_id"] == first.json()["job_id"]
+        assert replay.headers["idempotent-replayed"] == "true"
+
+        clock.advance(timedelta(seconds=2))
+        fresh = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert fresh.status_code == 202 and "idempotent-replayed" not in fresh.headers
+        assert fresh.json()["job_id"] != first.json()["job_id"]
+        assert await _jobs(app) == 2
+        assert (await quota_counters(app))[0] == 2 * len("Hello.")  # a new job, charged anew
+
+
+async def test_a_key_left_processing_by_a_dead_request_is_freed_after_a_while(
+    make_app: Callable[..., Any], clock: ManualClock, make_key_for: Callable[..., Any]
+) -> None:
+    async with make_app() as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app), "Idempotency-Key": "orphan"}
+        async with app.state.services.database.session() as session:
+            account_id = await session.scalar(select(Account.id))
+        body = JobRequest(text="Hello.").model_dump(mode="json")
+        # a request claimed the key and died before making its job
+        await idempotency.begin(
+            app.state.services.database,
+            account_id,
+            "orphan",
+            idempotency.request_fingerprint("/v1/tts/jobs", body),
+            now=clock.now(),
+            ttl=timedelta(hours=24),
+        )
+
+        clock.advance(idempotency.STALE_AFTER - timedelta(seconds=1))
+        busy = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert (busy.status_code, busy.json()["code"]) == (409, "idempotency_in_progress")
+
+        clock.advance(timedelta(seconds=2))
+        retry = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert retry.status_code == 202 and "idempotent-replayed" not in retry.headers
+        again = await client.post("/v1/tts/jobs", json={"text": "Hello."}, headers=headers)
+        assert again.json()["job_id"] == retry.json()["job_id"]
+        assert await _jobs(app) == 1

@@ -13,7 +13,6 @@ from tests.helpers import decode_wav, quota_counters, transcribe, wait_for_job, 
 from tests.jobs.receiver import Receiver
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
-from vocalis.engine.text import normalize
 
 TEXT = "Please call me tomorrow morning about the weather report."
 LONG_TEXT = "This is one of many sentences that keep the worker busy for a while. " * 40
@@ -31,8 +30,7 @@ async def test_submit_run_download_and_verify_the_webhook(
     assert submitted.status_code == 202
     job = submitted.json()
     assert job["status"] == "queued"
-    assert job["characters"] == len(normalize(TEXT))
-    assert job["estimated_audio_seconds"] == round(len(normalize(TEXT)) / 15, 3)
+    assert job["characters"] == len(TEXT)  # billed as sent
     assert submitted.headers["location"] == f"/v1/tts/jobs/{job['job_id']}"
     reserved_chars, _ = await quota_counters(app)
     assert reserved_chars == job["characters"]  # reserved at admission
@@ -40,6 +38,8 @@ async def test_submit_run_download_and_verify_the_webhook(
     done = await wait_for_job(client, job["job_id"], headers, {"succeeded", "failed"})
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 1 and done["metadata"] == {"order": 42}
+    # the reservation erred long, as it must for the seconds allowance to hold; not wildly
+    assert done["audio_seconds"] <= job["estimated_audio_seconds"] < 2 * done["audio_seconds"]
     assert done["audio_url"] == f"http://vocalis.test/v1/tts/jobs/{job['job_id']}/audio"
 
     download = await client.get(done["audio_url"], headers=headers)
@@ -67,11 +67,7 @@ async def test_submit_run_download_and_verify_the_webhook(
     assert hook.headers["webhook-id"].startswith("msg_")
     assert hook.path == "/hooks/vocalis"
 
-    await asyncio.sleep(0.2)
-    deliveries = (
-        await client.get(f"/v1/tts/jobs/{job['job_id']}/webhooks", headers=headers)
-    ).json()
-    (delivery,) = deliveries
+    (delivery,) = await _settled_deliveries(client, job["job_id"], headers)
     assert delivery["webhook_id"] == hook.headers["webhook-id"]
     assert delivery["status"] == "succeeded"
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [200]
@@ -128,9 +124,10 @@ async def test_cancel_a_queued_job_refunds_it(
         assert (again.status_code, again.json()["code"]) == (409, "job_finished")
 
 
-async def test_cancel_a_running_job_stops_it(
+async def test_cancel_a_running_job_stops_its_synthesis(
     app: Any, client: httpx.AsyncClient, api_key: str, receiver: Receiver
 ) -> None:
+    engine, store = app.state.services.engine, app.state.services.store
     headers = {"X-API-Key": api_key}
     job = (
         await client.post(
@@ -138,16 +135,59 @@ async def test_cancel_a_running_job_stops_it(
         )
     ).json()
     await wait_for_job(client, job["job_id"], headers, {"running"})
+    await _eventually(lambda: engine.sentences_spoken >= 2)  # well under way
     canceled = await client.post(f"/v1/tts/jobs/{job['job_id']}/cancel", headers=headers)
-    assert canceled.json()["status"] == "canceled"
-    assert await quota_counters(app) == (0, 0)
+    spoken_at_cancel = engine.sentences_spoken
+    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    assert await quota_counters(app) == (0, 0)  # refunded at once
+    await _eventually(lambda: engine.in_flight == 0)  # the piece being made is let go
+
+    # The worker runs one job at a time: the next one starts once the canceled one let go.
+    after = (await client.post("/v1/tts/jobs", json={"text": TEXT}, headers=headers)).json()
+    done = await wait_for_job(client, after["job_id"], headers, {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done
+    # nothing more was spoken for the canceled job (the next job's text is one sentence)
+    assert engine.sentences_spoken - spoken_at_cancel == 1
+    assert spoken_at_cancel < LONG_TEXT.count(".")  # it was stopped before the end
+    assert engine.in_flight == 0
+
+    final = (await client.get(f"/v1/tts/jobs/{job['job_id']}", headers=headers)).json()
+    assert (final["status"], final["audio_url"], final["audio_seconds"]) == ("canceled", None, None)
+    audio = await client.get(f"/v1/tts/jobs/{job['job_id']}/audio", headers=headers)
+    assert (audio.status_code, audio.json()["code"]) == (409, "job_not_ready")
+    stored = [path.name for path in (store.root / "audio").rglob("*") if path.is_file()]
+    assert stored == [f"{after['job_id']}-1.wav"]  # no file was ever kept for the canceled job
+    assert await quota_counters(app) == (after["characters"], round(done["audio_seconds"] * 1000))
 
     await receiver.wait_for(1)
-    assert json.loads(receiver.received[0].body)["type"] == "job.canceled"
-    await asyncio.sleep(0.5)  # the worker notices at its next heartbeat or when it finishes
-    final = (await client.get(f"/v1/tts/jobs/{job['job_id']}", headers=headers)).json()
-    assert final["status"] == "canceled" and final["audio_url"] is None
-    assert await quota_counters(app) == (0, 0)
+    (hook,) = receiver.received  # announced once, as canceled, and never as anything else
+    event = json.loads(hook.body)
+    assert (event["type"], event["data"]["job_id"]) == ("job.canceled", job["job_id"])
+
+
+async def _settled_deliveries(
+    client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout: float = 30
+) -> list[dict[str, Any]]:
+    """The job's webhook deliveries once none is waiting or being sent any more."""
+
+    async def poll() -> list[dict[str, Any]]:
+        while True:
+            deliveries = (
+                await client.get(f"/v1/tts/jobs/{job_id}/webhooks", headers=headers)
+            ).json()
+            if deliveries and all(d["status"] not in ("pending", "delivering") for d in deliveries):
+                return deliveries
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def _eventually(condition: Callable[[], bool], timeout: float = 30) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_failed_admission_changes_nothing(

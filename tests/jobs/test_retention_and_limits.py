@@ -1,13 +1,15 @@
 """Retention deletes old text and audio but keeps the accounting; admission has limits."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import client_for, running_app
-from tests.helpers import wait_for_job
+from tests.helpers import quota_counters, wait_for_job
 from tests.jobs.conftest import JOB_SETTINGS
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
@@ -76,13 +78,15 @@ async def test_a_full_queue_and_a_busy_key_are_refused(
     settings = make_settings(
         database_url=database_url, worker="external", max_jobs_per_key=2, max_queued_jobs=3
     )
-    async with running_app(settings, voices) as app, client_for(app) as client:
+    clock = ManualClock()
+    async with running_app(settings, voices, clock) as app, client_for(app) as client:
         first = {"X-API-Key": await make_key_for(app, "one@example.com")}
         second = {"X-API-Key": await make_key_for(app, "two@example.com")}
         for _ in range(2):
             assert (
                 await client.post("/v1/tts/jobs", json={"text": "Hi."}, headers=first)
             ).status_code == 202
+            clock.advance(timedelta(seconds=30))
         busy = await client.post("/v1/tts/jobs", json={"text": "Hi."}, headers=first)
         assert (busy.status_code, busy.json()["code"]) == (429, "too_many_jobs")
         assert (
@@ -101,5 +105,39 @@ async def test_a_full_queue_and_a_busy_key_are_refused(
             "failed": 0,
             "canceled": 0,
         }
-        assert stats["oldest_queued_age_seconds"] >= 0
+        assert stats["oldest_queued_age_seconds"] == 60  # the first job, queued two steps ago
         assert stats["running_by_worker"] == {}
+
+
+@pytest.mark.parametrize(
+    ("limits", "refusal"),
+    [
+        ({"max_jobs_per_key": 5}, (429, "too_many_jobs")),
+        ({"max_queued_jobs": 5, "max_jobs_per_key": 100}, (503, "queue_full")),
+    ],
+)
+async def test_exactly_the_cap_is_accepted_however_many_arrive_at_once(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+    limits: dict[str, int],
+    refusal: tuple[int, str],
+) -> None:
+    settings = make_settings(database_url=database_url, worker="external", **limits)
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app)}
+        responses = await asyncio.gather(
+            *(
+                client.post("/v1/tts/jobs", json={"text": f"Job {i}."}, headers=headers)
+                for i in range(40)
+            )
+        )
+        accepted = [response for response in responses if response.status_code == 202]
+        refused = [response for response in responses if response.status_code != 202]
+        assert len(accepted) == 5
+        assert {(r.status_code, r.json()["code"]) for r in refused} == {refusal}
+        async with app.state.services.database.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Job)) == 5
+        reserved_chars, _ = await quota_counters(app)
+        assert reserved_chars == sum(r.json()["characters"] for r in accepted)  # no more

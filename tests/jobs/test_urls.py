@@ -1,7 +1,8 @@
 """Webhook URLs may not reach into the server's own network (SSRF), by address or by name."""
 
+import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -14,7 +15,7 @@ from vocalis.jobs.urls import UnsafeWebhookUrl, check_webhook_url
 class FakeDns:
     """The outside world's DNS, as seen from this test: names we control."""
 
-    records = {
+    records: ClassVar[dict[str, list[str]]] = {
         "hooks.example.com": ["93.184.215.14"],
         "internal.example.com": ["10.20.30.40"],
         "sneaky.example.com": ["93.184.215.14", "127.0.0.1"],
@@ -57,6 +58,80 @@ ALLOWED = [
     "https://v6.example.com/hook",
     "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hook",
 ]
+
+
+# IPv6 forms that carry an IPv4 address (or a non-public range) past a naive check.
+TRANSITION_FORMS_ALWAYS_REFUSED = {
+    "mapped-metadata": "::ffff:169.254.169.254",
+    "compatible-metadata": "::169.254.169.254",
+    "nat64-metadata": "64:ff9b::a9fe:a9fe",
+    "nat64-local-use": "64:ff9b:1::a9fe:a9fe",
+    "6to4-metadata": "2002:a9fe:a9fe::",
+    "6to4-this-network": "2002:0:1::",
+    "teredo-metadata-client": "2001:0:4136:e378:8000:63bf:5601:5601",  # client 169.254.169.254
+}
+TRANSITION_FORMS_PRIVATE = {
+    "compatible-loopback": "::127.0.0.1",
+    "mapped-private": "::ffff:10.0.0.1",
+    "nat64-loopback": "64:ff9b::7f00:1",
+    "nat64-private": "64:ff9b::c0a8:10a",
+    "6to4-private": "2002:a00:1::",
+    "site-local": "fec0::1",
+    "teredo-private-client": "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # client 10.0.0.1
+    "teredo-prefix": "2001:0:4136:e378:8000:63bf:a247:2af1",  # the prefix is not global
+}
+TRANSITION_FORMS_PUBLIC = {
+    "mapped-public": "::ffff:93.184.215.14",
+    "nat64-public": "64:ff9b::5db8:d70e",
+}
+
+
+class TransitionDns:
+    """Each name `<form>.v6.example.com` resolves to that transition form."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        forms = TRANSITION_FORMS_ALWAYS_REFUSED | TRANSITION_FORMS_PRIVATE | TRANSITION_FORMS_PUBLIC
+        return [forms[host.removesuffix(".v6.example.com")]]
+
+
+def _as_urls(forms: dict[str, str]) -> list[Any]:
+    """Each form twice: as a literal in the URL, and as what DNS answers for a name."""
+    return [
+        pytest.param(url, id=f"{name}-{kind}")
+        for name, address in forms.items()
+        for kind, url in [
+            ("literal", f"http://[{address}]:8080/hook"),
+            ("resolved", f"http://{name}.v6.example.com/hook"),
+        ]
+    ]
+
+
+@pytest.mark.parametrize("url", _as_urls(TRANSITION_FORMS_ALWAYS_REFUSED))
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_ipv6_transition_forms_of_metadata_and_reserved_ranges_are_always_refused(
+    url: str, allow_private: bool
+) -> None:
+    with pytest.raises(UnsafeWebhookUrl, match="link-local|reserved|non-public"):
+        await check_webhook_url(url, TransitionDns(), allow_private=allow_private)
+
+
+@pytest.mark.parametrize("url", _as_urls(TRANSITION_FORMS_PRIVATE))
+async def test_ipv6_transition_forms_of_private_ranges_are_refused_by_default(url: str) -> None:
+    with pytest.raises(UnsafeWebhookUrl, match="loopback|non-public"):
+        await check_webhook_url(url, TransitionDns(), allow_private=False)
+
+
+@pytest.mark.parametrize("url", _as_urls(TRANSITION_FORMS_PUBLIC))
+async def test_ipv6_transition_forms_of_public_addresses_pass(url: str) -> None:
+    target = await check_webhook_url(url, TransitionDns(), allow_private=False)
+    pinned = ipaddress.ip_address(target.address)
+    assert pinned in {ipaddress.ip_address(form) for form in TRANSITION_FORMS_PUBLIC.values()}
+
+
+async def test_a_refusal_names_the_embedded_address() -> None:
+    with pytest.raises(UnsafeWebhookUrl) as refused:
+        await check_webhook_url("http://[64:ff9b::a9fe:a9fe]/", FakeDns(), allow_private=True)
+    assert "link-local address 169.254.169.254" in refused.value.detail
 
 
 @pytest.mark.parametrize("url", REFUSED_ALWAYS + REFUSED_UNLESS_PRIVATE_ALLOWED)

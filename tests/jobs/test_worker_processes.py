@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,14 @@ class Workers:
         self.logs = logs
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, **env: str) -> subprocess.Popen[bytes]:
+        """One more worker; `env` adds settings (VOCALIS_… variables) for this one alone."""
         log = open(self.logs / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "vocalis", "worker"], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "vocalis", "worker"],
+            env={**self.env, **env},
+            stdout=log,
+            stderr=log,
         )
         self.processes.append(process)
         return process
@@ -127,6 +132,83 @@ async def test_a_killed_worker_s_job_is_finished_by_another_exactly_once(
         assert charged == (job.characters, job.audio_ms)  # the quota is charged once
         download = await client.get(f"/v1/tts/jobs/{job_id}/audio", headers=headers)
         assert download.status_code == 200 and len(download.content) == job.audio_bytes
+
+
+async def test_a_stopped_worker_finishes_its_job_within_the_grace_period(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+    workers: Callable[[Settings], Workers],
+) -> None:
+    settings = make_settings(database_url=database_url, worker="external")
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app)}
+        job_id = (
+            await client.post("/v1/tts/jobs", json={"text": LONG_TEXT}, headers=headers)
+        ).json()["job_id"]
+        group = workers(settings)
+        worker = group.start(VOCALIS_WORKER_SHUTDOWN_GRACE_SECONDS="600")
+        await _until(lambda: _status_is(app, job_id, "running"), 90)
+
+        told_to_stop = datetime.now(UTC)
+        worker.send_signal(signal.SIGTERM)
+        assert await _exit_code(worker, timeout=120) == 0
+        job = await _job(app, job_id)
+        assert (job.status, job.attempts) == ("succeeded", 1)  # finished, not handed back
+        assert job.finished_at is not None and job.finished_at > told_to_stop  # after the signal
+        assert group.output(0).count(f"job {job_id}: succeeded") == 1
+        await _assert_stored_and_charged_once(app, client, headers, settings, job)
+
+
+async def test_a_stopped_worker_hands_its_job_back_when_the_grace_period_ends(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+    workers: Callable[[Settings], Workers],
+) -> None:
+    settings = make_settings(database_url=database_url, worker="external")
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app)}
+        job_id = (
+            await client.post("/v1/tts/jobs", json={"text": LONG_TEXT}, headers=headers)
+        ).json()["job_id"]
+        group = workers(settings)
+        leaving = group.start(VOCALIS_WORKER_SHUTDOWN_GRACE_SECONDS="0.5")
+        await _until(lambda: _status_is(app, job_id, "running"), 90)
+
+        leaving.send_signal(signal.SIGTERM)  # far too little grace for thirty sentences
+        assert await _exit_code(leaving, timeout=60) == 0
+        handed_back = await _job(app, job_id)
+        assert (handed_back.status, handed_back.attempts) == ("queued", 0)  # not counted
+        assert handed_back.lease_owner is None
+        assert not list((settings.storage_path / "audio").rglob(f"{job_id}*"))
+        assert f"job {job_id}: succeeded" not in group.output(0)
+
+        group.start()
+        await _until(lambda: _status_is(app, job_id, "succeeded"), 120)
+        job = await _job(app, job_id)
+        assert job.attempts == 1
+        assert group.output(1).count(f"job {job_id}: succeeded") == 1
+        await _assert_stored_and_charged_once(app, client, headers, settings, job)
+
+
+async def _exit_code(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """Wait for the process to end; raises (failing the test) if it is still running."""
+    return await asyncio.to_thread(process.wait, timeout)
+
+
+async def _assert_stored_and_charged_once(
+    app: Any, client: Any, headers: dict[str, str], settings: Settings, job: Job
+) -> None:
+    files = list((settings.storage_path / "audio").rglob(f"{job.id}*"))
+    assert [f.name for f in files] == [f"{job.id}-{job.attempts}.wav"]
+    async with app.state.services.database.session() as session:
+        charged = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
+    assert charged == (job.characters, job.audio_ms)
+    download = await client.get(f"/v1/tts/jobs/{job.id}/audio", headers=headers)
+    assert download.status_code == 200 and len(download.content) == job.audio_bytes
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

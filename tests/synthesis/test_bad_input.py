@@ -1,5 +1,6 @@
 """Bad input gets a clear JSON error with the right status, and never a 500."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -97,3 +98,47 @@ async def test_oversized_body_is_refused_before_it_is_read(
 async def test_bad_input_is_checked_after_auth(client: httpx.AsyncClient) -> None:
     # an anonymous caller learns nothing about validation rules: 401 comes first
     _assert_error(await client.post("/v1/tts", json={"text": ""}), 401, "missing_api_key")
+
+
+SURROGATE = "Hello \ud800 there."  # JSON may spell half a UTF-16 pair; Python cannot encode it
+
+
+def _raw_json(body: Any) -> bytes:
+    return json.dumps(body).encode()  # escapes the surrogate as \ud800, as a client would send it
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/tts", {"text": SURROGATE}, "text"),
+        ("/v1/tts/stream", {"text": SURROGATE}, "text"),
+        ("/v1/tts/jobs", {"text": SURROGATE}, "text"),
+        ("/v1/tts/batch", {"items": [{"text": "Hi."}, {"text": SURROGATE}]}, "items[1].text"),
+        ("/v1/tts", {"text": "Hello.", "voice": "\ud800"}, "voice"),
+        ("/v1/tts/jobs", {"text": "Hello.", "metadata": {"note": "\udfff"}}, "metadata"),
+    ],
+)
+async def test_lone_surrogates_are_refused_naming_the_field(
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, body: Any, field: str
+) -> None:
+    headers = {**auth, "Content-Type": "application/json"}
+    response = await client.post(path, content=_raw_json(body), headers=headers)
+    _assert_error(response, 422, "validation_error")
+    assert response.json()["detail"].startswith(f"{field}: is not valid Unicode")
+
+
+async def test_openai_route_refuses_lone_surrogates_in_openai_shape(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    body = {"model": "tts-1", "input": SURROGATE, "voice": "alloy"}
+    headers = {**auth, "Content-Type": "application/json"}
+    response = await client.post("/v1/audio/speech", content=_raw_json(body), headers=headers)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "input")
+
+
+async def test_json_body_that_is_not_utf8(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    headers = {**auth, "Content-Type": "application/json"}
+    response = await client.post("/v1/tts", content=b'{"text": "\xff"}', headers=headers)
+    _assert_error(response, 400, "invalid_json")

@@ -40,3 +40,33 @@ async def test_health_answers_while_a_long_synthesis_runs(
     assert response.status_code == 200
     assert len(LONG_TEXT) < 5000 and int(response.headers["x-audio-duration-ms"]) > 60_000
     assert finished == ["health"] * 20 + ["tts"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_health_answers_while_a_long_text_is_being_read(
+    app: Any, client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """Reading a job's 100,000 characters of digits took minutes and held the event loop (one
+    regular expression retried every digit run from every digit); now it is linear, in a thread."""
+    engine = app.state.services.engine
+    finished: list[str] = []
+    before = engine.texts_prepared
+
+    async def admit() -> httpx.Response:
+        response = await client.post("/v1/tts/jobs", json={"text": "9" * 100_000}, headers=auth)
+        finished.append("job")
+        return response
+
+    admission = asyncio.create_task(admit())
+
+    async def reading() -> None:
+        while engine.texts_prepared == before:
+            await asyncio.sleep(0.001)
+
+    await asyncio.wait_for(reading(), timeout=30)
+    assert (await client.get("/health")).status_code == 200
+    finished.append("health")
+    response = await admission
+    assert finished == ["health", "job"]
+    assert (response.status_code, response.json()["code"]) == (422, "text_too_long")
+    assert response.json()["spoken_characters"] > 200_000  # read out, digit by digit

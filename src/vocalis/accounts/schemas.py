@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from vocalis.accounts.models import ApiKey
 from vocalis.accounts.service import DEFAULT_SCOPES, Scope
+from vocalis.kit.schemas import RequestBody
+
+# Limits are bounded by their columns, with headroom for the arithmetic done on them in SQL.
+# Account limits (64-bit): the largest integer a JSON client reads exactly; seconds x 1000, as
+# milliseconds, and `used + n` still fit in 64 bits. Key limits live in 32-bit columns.
+MAX_ACCOUNT_LIMIT = 2**53 - 1
+MAX_KEY_LIMIT = 2**31 - 1
+AccountLimit = Annotated[int, Field(ge=0, le=MAX_ACCOUNT_LIMIT)]
+KeyLimit = Annotated[int, Field(ge=0, le=MAX_KEY_LIMIT)]
 
 
 class AccountOut(BaseModel):
@@ -27,26 +36,22 @@ class AccountOut(BaseModel):
     created_at: datetime
 
 
-class AccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str
+class AccountCreate(RequestBody):
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
     plan: str = Field("free", max_length=32)
-    char_limit: int | None = Field(
-        None, ge=0, description="Monthly characters; server default if omitted"
+    char_limit: AccountLimit | None = Field(
+        None, description="Monthly characters; server default if omitted"
     )
-    seconds_limit: int | None = Field(
-        None, ge=0, description="Monthly audio seconds; server default if omitted"
+    seconds_limit: AccountLimit | None = Field(
+        None, description="Monthly audio seconds; server default if omitted"
     )
 
 
-class AccountUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccountUpdate(RequestBody):
     plan: str | None = Field(None, max_length=32)
     status: Literal["active", "suspended"] | None = None
-    char_limit: int | None = Field(None, ge=0)
-    seconds_limit: int | None = Field(None, ge=0)
+    char_limit: AccountLimit | None = None
+    seconds_limit: AccountLimit | None = None
 
 
 class KeyOut(BaseModel):
@@ -74,19 +79,19 @@ class KeyOut(BaseModel):
         return cls(**fields, state=key.state(now))
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(RequestBody):
     account_id: str
     name: str = Field("default", min_length=1, max_length=100)
     scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
-    rate_limit_rpm: int | None = Field(
-        None, ge=1, description="Requests per minute; server default if omitted"
+    rate_limit_rpm: Annotated[KeyLimit, Field(ge=1)] | None = Field(
+        None, description="Requests per minute; server default if omitted"
     )
-    monthly_char_cap: int | None = Field(None, ge=0)
+    monthly_char_cap: KeyLimit | None = None
     allowed_voices: list[str] | None = None
     allowed_cidrs: list[str] | None = None
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        None, description="With a time zone (e.g. 2027-06-30T00:00:00Z), and in the future"
+    )
 
 
 class KeyCreated(BaseModel):

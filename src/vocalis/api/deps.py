@@ -17,6 +17,7 @@ from vocalis.jobs.urls import Resolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.synthesis.cache import SpeechCache
+from vocalis.usage.ledger import ReservationLedger
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
 
@@ -38,6 +39,7 @@ class Services:
     resolver: Resolver
     cache: SpeechCache
     marker: Marker
+    ledger: ReservationLedger
     runner: JobRunner | None = None  # the in-process worker (VOCALIS_WORKER=inline)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -57,6 +58,17 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_context)
+        except asyncio.CancelledError:
+            # The server gave up on the request (its shutdown grace period is over); the work
+            # below has given back what it held. Say so, rather than let the server answer 500.
+            if started:
+                raise
+            await _send_json(
+                send_with_context,
+                503,
+                {"detail": "the server is shutting down; retry", "code": "shutting_down"},
+                headers={"retry-after": "5"},
+            )
         except Exception:
             log.exception(
                 "unhandled error in %s %s (request %s)", scope["method"], scope["path"], request_id
@@ -160,8 +172,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
     payload = json.dumps(body).encode()
+    extra = [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -169,6 +184,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *extra,
             ],
         }
     )

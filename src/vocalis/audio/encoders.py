@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +18,9 @@ import av
 import numpy as np
 
 from vocalis.audio.formats import AudioFormat
+from vocalis.audio.uploads import ACCEPTED, Demuxer, UnreadableAudio, demuxer_for
+
+log = logging.getLogger(__name__)
 
 
 class _StreamSink(io.RawIOBase):
@@ -133,22 +137,55 @@ class Inspection:
     payload_sha256: str
 
 
-def inspect(data: bytes) -> Inspection:
-    """Demux `data` (any format FFmpeg recognises). Raises av.FFmpegError when it cannot."""
-    with av.open(io.BytesIO(data), "r") as source:
+def inspect(data: bytes, demuxer: Demuxer | None = None) -> Inspection:
+    """Demux an untrusted file with one allow-listed demuxer (sniffed when not given).
+
+    Whatever goes wrong inside FFmpeg on hostile or broken bytes (any exception type: a codec it
+    does not know, no audio stream, a truncated header) is the upload's fault, so every failure
+    is UnreadableAudio, logged but not a server error."""
+    demuxer = demuxer or demuxer_for(data)
+    try:
+        return _inspect(data, demuxer)
+    except UnreadableAudio:
+        raise
+    except Exception as exc:  # noqa: BLE001 - untrusted input may break FFmpeg in any way
+        log.info("unreadable upload (%s demuxer): %s: %s", demuxer.name, type(exc).__name__, exc)
+        raise UnreadableAudio(
+            f"the upload could not be read as {demuxer.name} audio; this server reads {ACCEPTED}"
+        ) from exc
+
+
+def _inspect(data: bytes, demuxer: Demuxer) -> Inspection:
+    with av.open(
+        io.BytesIO(data),
+        "r",
+        format=demuxer.name,  # named, so FFmpeg probes nothing
+        container_options=demuxer.container_options(),
+        metadata_errors="replace",  # odd bytes in a tag are not a reason to refuse the file
+    ) as source:
+        if not source.streams.audio:
+            raise UnreadableAudio("the file has no audio stream")
         stream = source.streams.audio[0]
+        if stream.codec_context is None:
+            raise UnreadableAudio("the file's audio codec is not one this server knows")
         digest = _digest(source.demux(stream))
         tags = {key.lower(): value for key, value in source.metadata.items()}
         tags |= {key.lower(): value for key, value in stream.metadata.items()}
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
         return Inspection(
             container=source.format.name,
             codec=stream.codec_context.name,
             sample_rate=stream.codec_context.sample_rate,
-            duration_seconds=duration,
+            duration_seconds=_duration(source, stream),
             tags=tags,
             payload_sha256=digest,
         )
+
+
+def _duration(source: av.container.InputContainer, stream: av.AudioStream) -> float:
+    """The stream's own duration, else the container's (raw samples only have the latter)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return source.duration / av.time_base if source.duration else 0.0
 
 
 def retag(

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from vocalis.audio.encoders import Inspection, inspect, retag
 from vocalis.audio.formats import AudioFormat
+from vocalis.audio.uploads import Demuxer
 
 NOTICE = "AI-generated speech: a synthetic voice made by Vocalis text-to-speech (EU AI Act Art. 50)"
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -92,9 +93,12 @@ class Marker:
 
         return retag(data, audio_format, signed_tags)
 
-    def verify(self, data: bytes) -> Verdict:
-        """Blocking. Raises av.FFmpegError (or IndexError) for data that is not audio."""
-        inspection = inspect(data)
+    def verify(self, data: bytes, demuxer: Demuxer | None = None) -> Verdict:
+        """Blocking. Raises UnreadableAudio for data that is not audio this server reads.
+
+        Re-encoding that keeps the tags (FFmpeg's default) reads `tampered`: the packets no
+        longer match the signed digest, and nothing tells a re-encode from an edit."""
+        inspection = inspect(data, demuxer)
         manifest = _find_manifest(inspection.tags)
         if manifest is None:
             return Verdict("absent", "no Vocalis manifest in this file", inspection, None)
@@ -109,7 +113,10 @@ class Marker:
             )
         if manifest.get("payload_sha256") != inspection.payload_sha256:
             return Verdict(
-                "tampered", "the audio was changed after it was signed", inspection, manifest
+                "tampered",
+                "the audio was changed after it was signed (edited, or re-encoded)",
+                inspection,
+                manifest,
             )
         return Verdict("valid", "untouched since Vocalis made it", inspection, manifest)
 
@@ -130,6 +137,6 @@ def _find_manifest(tags: dict[str, str]) -> dict[str, Any] | None:
         text = comment.split(COMMENT_MARK, 1)[1]
     try:
         manifest = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         return {"unreadable": True}
     return manifest if isinstance(manifest, dict) else {"unreadable": True}

@@ -5,27 +5,24 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-import av
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from vocalis.accounts.auth import SpeechCaller
 from vocalis.api.deps import ServicesDep
-from vocalis.kit.errors import InvalidInput
+from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from vocalis.audio.uploads import ACCEPTED, UploadFormat, demuxer_for
 
 router = APIRouter(prefix="/v1/watermark", tags=["marking"])
 
 VERIFY_PATH = "/v1/watermark/verify"
 
 
-class UnreadableAudio(InvalidInput):
-    code = "unreadable_audio"
-
-
 class Verification(BaseModel):
     status: Literal["valid", "tampered", "absent"] = Field(
         description="valid: signed by this server and untouched; tampered: audio or manifest "
-        "changed; absent: no manifest (never marked, or re-encoded since)"
+        "changed since signing (edited, or re-encoded keeping the tags); absent: no manifest "
+        "(never marked, or its tags were dropped)"
     )
     detail: str
     ai_generated: bool = Field(description="The file's tags declare AI-generated content")
@@ -37,15 +34,28 @@ class Verification(BaseModel):
 
 @router.post("/verify", response_model=Verification, summary="Check a file's AI-generated marking")
 async def verify(
-    file: Annotated[UploadFile, File(description="The audio file to check")],
+    file: Annotated[UploadFile, File(description=f"The audio file to check: {ACCEPTED}")],
     _principal: SpeechCaller,
     services: ServicesDep,
+    upload_format: Annotated[
+        UploadFormat | None,
+        Form(
+            alias="format",
+            description="The file's format; needed for raw samples, else read from the file",
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int | None,
+        Form(
+            ge=MIN_SAMPLE_RATE,
+            le=MAX_SAMPLE_RATE,
+            description="Sample rate of raw pcm (ignored for other formats)",
+        ),
+    ] = None,
 ) -> Verification:
     data = await file.read()
-    try:
-        verdict = await asyncio.to_thread(services.marker.verify, data)
-    except (av.FFmpegError, IndexError, ValueError) as exc:
-        raise UnreadableAudio("the upload is not an audio file this server can read") from exc
+    demuxer = demuxer_for(data, upload_format, sample_rate)  # reads a few header bytes
+    verdict = await asyncio.to_thread(services.marker.verify, data, demuxer)
     inspection = verdict.inspection
     return Verification(
         status=verdict.status,

@@ -32,5 +32,7 @@ class SpeechBackend(Protocol):
         ...
 
     def synthesize(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
-        """One sentence of normalized text → mono float32 PCM in [-1, 1] at the voice's rate."""
+        """One sentence of normalized text → mono float32 PCM in [-1, 1] at the voice's rate.
+
+        The audio's length scales as 1/`speed` (2.0 takes half the time of 1.0)."""
         ...

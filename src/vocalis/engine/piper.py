@@ -18,6 +18,7 @@ import onnxruntime
 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from vocalis.engine.device import CUDA, InferenceDevice
+from vocalis.engine.tempo import change_tempo
 from vocalis.engine.voice import UnknownVoice, VoiceInfo
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,12 @@ class PiperBackend:
         voice = self._loaded.get(voice_id)
         if voice is None:
             raise UnknownVoice(f"voice '{voice_id}' is not loaded")
-        config = SynthesisConfig(
-            length_scale=voice.config.length_scale / speed, volume=OUTPUT_VOLUME
-        )
+        config = SynthesisConfig(volume=OUTPUT_VOLUME)  # the voice's own pace: see tempo.py
         chunks = [chunk.audio_float_array for chunk in voice.synthesize(sentence, config)]
         if not chunks:
             return np.zeros(0, dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+        samples = np.concatenate(chunks).astype(np.float32, copy=False)
+        return change_tempo(samples, voice.config.sample_rate, speed)
 
 
 def _read_info(voice_files: PiperVoiceFiles) -> VoiceInfo:

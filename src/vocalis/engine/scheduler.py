@@ -1,14 +1,18 @@
 """The async face of the engine: warm voices, inference in threads, bounded parallelism.
 
-Each sentence is one inference call, run in a thread pool behind an `asyncio.Semaphore`, so the
-event loop never blocks and a long text cannot starve short ones: requests interleave at
-sentence boundaries.
+Each sentence (a piece of bounded length) is one inference call, run in a thread pool behind an
+`asyncio.Semaphore`, so the event loop never blocks and a long text cannot starve short ones:
+requests interleave at sentence boundaries. A caller that stops listening (a client gone, a
+job canceled) stops the synthesis at the next piece; the slot stays taken until the thread has
+really finished the piece it was making, so the semaphore never admits more work than the
+device runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +21,7 @@ import numpy as np
 
 from vocalis.engine.device import InferenceDevice, default_concurrency
 from vocalis.engine.registry import VoiceRegistry
-from vocalis.engine.sentences import split_sentences
+from vocalis.engine.sentences import MAX_SENTENCE_CHARS, split_sentences
 from vocalis.engine.text import character_count, has_speech, normalize
 from vocalis.engine.voice import EngineNotReady, NothingToSpeak, SynthesisFailed, VoiceInfo
 from vocalis.kit.errors import VocalisError
@@ -25,17 +29,31 @@ from vocalis.kit.errors import VocalisError
 log = logging.getLogger(__name__)
 
 
+PIECE_OVERHEAD_SECONDS = 0.6  # the silence a voice puts around every utterance, and then some
+
+
 @dataclass(frozen=True)
 class PreparedText:
-    """Text made ready for a voice: normalized, split, and counted."""
+    """Text made ready for a voice: normalized, split, and counted.
+
+    `characters` counts what the caller sent (what is billed); `spoken_characters` counts the
+    normalized words (what the voice reads: "$3.50" is 5 characters sent, 29 spoken)."""
 
     voice: VoiceInfo
     normalized: str
     sentences: tuple[str, ...]
+    characters: int
 
     @property
-    def characters(self) -> int:
+    def spoken_characters(self) -> int:
         return character_count(self.normalized)
+
+    def characters_through(self, sentences_spoken: int) -> int:
+        """The share of `characters` that the first `sentences_spoken` sentences stand for."""
+        if sentences_spoken >= len(self.sentences):
+            return self.characters
+        spoken = sum(len(sentence) + 1 for sentence in self.sentences[:sentences_spoken])
+        return min(self.characters, self.characters * spoken // max(1, self.spoken_characters))
 
 
 @dataclass(frozen=True)
@@ -67,11 +85,13 @@ class SpeechEngine:
         *,
         concurrency: int | None = None,
         sentence_pause_ms: int = 150,
+        max_piece_chars: int = MAX_SENTENCE_CHARS,
     ) -> None:
         self.registry = registry
         self.device = device
         self._requested_concurrency = concurrency
         self._pause_seconds = sentence_pause_ms / 1000
+        self.max_piece_chars = max_piece_chars
         self._ready = asyncio.Event()
         self._semaphore: asyncio.Semaphore | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -79,6 +99,7 @@ class SpeechEngine:
         self.load_error: str | None = None
         self.in_flight = 0  # sentences being synthesized right now
         self.sentences_spoken = 0  # since start: lets tests and metrics watch progress
+        self.texts_prepared = 0  # since start: normalization is work a refusal should not cost
 
     async def start(self) -> None:
         """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
@@ -110,14 +131,35 @@ class SpeechEngine:
     def voices(self) -> list[VoiceInfo]:
         return self.registry.voices() if self.ready else []
 
-    def prepare(self, text: str, voice_id: str | None) -> PreparedText:
-        """Resolve the voice and normalize the text; raises before any inference is spent."""
+    def voice(self, voice_id: str | None) -> VoiceInfo:
+        """The voice a request names (or the default one); cheap, for checks before `prepare`."""
         self._require_ready()
-        voice = self.registry.get(voice_id)
+        return self.registry.get(voice_id)
+
+    def prepare(self, text: str, voice_id: str | None) -> PreparedText:
+        """Resolve the voice, normalize and split the text; raises before any inference is spent.
+
+        CPU work linear in the text: call it from a thread."""
+        voice = self.voice(voice_id)
+        self.texts_prepared += 1
         normalized = normalize(text, voice.language)
         if not has_speech(normalized):
             raise NothingToSpeak("text contains nothing to speak")
-        return PreparedText(voice, normalized, tuple(split_sentences(normalized)))
+        sentences = tuple(split_sentences(normalized, self.max_piece_chars))
+        return PreparedText(voice, normalized, sentences, character_count(text))
+
+    def expected_duration_ms(
+        self, prepared: PreparedText, speed: float, chars_per_second: float
+    ) -> int:
+        """How long the audio will be, erring long: speech at `chars_per_second`, the silence
+        around each sentence, the pauses between them, all scaled by `speed`."""
+        pieces = len(prepared.sentences)
+        seconds = (
+            prepared.spoken_characters / chars_per_second
+            + pieces * PIECE_OVERHEAD_SECONDS
+            + (pieces - 1) * self._pause_seconds
+        )
+        return math.ceil(seconds / speed * 1000)
 
     async def stream(
         self, prepared: PreparedText, speed: float = 1.0
@@ -126,15 +168,12 @@ class SpeechEngine:
         self._require_ready()
         assert self._semaphore is not None
         rate = prepared.voice.sample_rate
-        pause = np.zeros(round(rate * self._pause_seconds), dtype=np.float32)
-        loop = asyncio.get_running_loop()
+        pause = np.zeros(round(rate * self._pause_seconds / speed), dtype=np.float32)
         for index, sentence in enumerate(prepared.sentences):
             async with self._semaphore:
                 self.in_flight += 1
                 try:
-                    samples = await loop.run_in_executor(
-                        self._executor, self.registry.synthesize, prepared.voice.id, sentence, speed
-                    )
+                    samples = await self._infer(prepared.voice.id, sentence, speed)
                 except VocalisError:
                     raise
                 except Exception as exc:
@@ -146,6 +185,25 @@ class SpeechEngine:
             if index and len(pause):
                 samples = np.concatenate((pause, samples))
             yield SpokenSentence(index, sentence, samples)
+
+    async def _infer(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:
+        """One piece in the thread pool. Cancelled, it still waits for the thread to finish the
+        piece (a thread cannot be interrupted) before the caller may give the slot back."""
+        loop = asyncio.get_running_loop()
+        piece = loop.run_in_executor(
+            self._executor, self.registry.synthesize, voice_id, sentence, speed
+        )
+        try:
+            return await asyncio.shield(piece)
+        except asyncio.CancelledError:
+            while not piece.done():
+                try:
+                    await asyncio.wait([piece])
+                except asyncio.CancelledError:
+                    continue
+            if not piece.cancelled():
+                piece.exception()  # retrieved: a failure of abandoned work is not worth a warning
+            raise
 
     async def synthesize(self, prepared: PreparedText, speed: float = 1.0) -> SpeechAudio:
         parts = [sentence.samples async for sentence in self.stream(prepared, speed)]

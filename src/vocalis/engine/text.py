@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from num2words import num2words
 
@@ -45,7 +46,11 @@ _SCALE_WORDS = ("thousand", "million", "billion", "trillion")
 _YEAR_CUES = r"(?:in|since|by|until|till|from|of|during|before|after|circa|year|around)"
 
 _SPACE = re.compile(r"\s+")
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Every number pattern starts only where a run of digits starts, so each run is tried once and
+# every rule stays linear in the text (a pattern free to start mid-run retries the rest of the
+# run from each digit: quadratic on a long run).
+_NUMBER = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+MAX_NUMBER_DIGITS = 15  # longer digit runs are read digit by digit, never converted to a number
 
 
 def normalize(text: str, language: str = "en") -> str:
@@ -56,7 +61,7 @@ def normalize(text: str, language: str = "en") -> str:
         for rule in _ENGLISH_RULES:
             text = rule(text)
     else:
-        text = _spell_numbers(text, lambda number: _words(number, lang=family))
+        text = _spell_numbers(text, lambda number: _cardinal(number, lang=family))
     return _SPACE.sub(" ", text).strip()
 
 
@@ -72,15 +77,17 @@ def has_speech(normalized: str) -> bool:
 # --- shared steps -------------------------------------------------------------------------------
 
 
+_UNSPEAKABLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format marks, lone surrogates, breaks
+
+
 def _clean(text: str) -> str:
+    text = "".join(" " if unicodedata.category(ch) in _UNSPEAKABLE else ch for ch in text)
     text = unicodedata.normalize("NFKC", text)
     text = text.translate({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"', 0x2013: "-"})
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
-    )
     return _SPACE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=4096)  # digit by digit, the same ten words are asked for over and over
 def _words(number: Decimal | int, *, lang: str = "en", to: str = "cardinal") -> str:
     try:
         return num2words(number, lang=lang, to=to)
@@ -95,20 +102,30 @@ def _decimal(raw: str) -> Decimal:
         return Decimal(0)
 
 
-def _cardinal(raw: str) -> str:
+def _too_long_for_words(raw: str) -> bool:
+    return len(raw.split(".")[0].replace(",", "")) > MAX_NUMBER_DIGITS
+
+
+def _digit_by_digit(raw: str, lang: str = "en") -> str:
+    """A run too long to be a number people say ("4 0 9 6 …"), read as its digits."""
+    whole, _, fraction = raw.replace(",", "").partition(".")
+    spoken = " ".join(_words(int(digit), lang=lang) for digit in whole)
+    if fraction:
+        point = _words(Decimal("0.1"), lang=lang).split()
+        spoken += f" {point[1] if len(point) == 3 else '.'} "
+        spoken += " ".join(_words(int(digit), lang=lang) for digit in fraction)
+    return spoken
+
+
+def _cardinal(raw: str, lang: str = "en") -> str:
+    if _too_long_for_words(raw):
+        return _digit_by_digit(raw, lang)
     value = _decimal(raw)
-    if abs(value) >= Decimal(10) ** 15:  # read huge numbers digit by digit
-        return " ".join(_words(int(digit)) for digit in raw if digit.isdigit())
-    return _words(value if "." in raw else int(value))
+    return _words(value if "." in raw else int(value), lang=lang)
 
 
-def _spell_numbers(text: str, speak: Callable[[Decimal | int], str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        raw = match.group(0)
-        value = _decimal(raw)
-        return f" {speak(value if '.' in raw else int(value))} "
-
-    return re.sub(_NUMBER, replace, text)
+def _spell_numbers(text: str, speak: Callable[[str], str]) -> str:
+    return re.sub(_NUMBER, lambda match: f" {speak(match.group(0))} ", text)
 
 
 # --- English rules, applied in order ------------------------------------------------------------
@@ -152,6 +169,8 @@ def _currency(text: str) -> str:
         amount = _decimal(match.group("amount"))
         minus = "minus " if match.group("sign") else ""
         scale_word = match.group("scale")
+        if _too_long_for_words(match.group("amount")):
+            return f"{minus}{_digit_by_digit(match.group('amount'))} {many}"
         if scale_word:
             scale_word = _SCALES.get(scale_word.lower(), scale_word.lower())
             return f"{minus}{_cardinal(match.group('amount'))} {scale_word} {many}"
@@ -253,7 +272,10 @@ def _years(text: str) -> str:
 
 def _ordinals(text: str) -> str:
     return re.sub(
-        r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: _ordinal(int(m.group(1))), text, flags=re.I
+        rf"\b(\d{{1,{MAX_NUMBER_DIGITS}}})(?:st|nd|rd|th)\b",
+        lambda m: _ordinal(int(m.group(1))),
+        text,
+        flags=re.I,
     )
 
 

@@ -237,4 +237,5 @@ def _usage(job: Job, now: datetime) -> UsageRecord:
         audio_ms=(job.audio_ms or 0) if succeeded else 0,
         audio_bytes=(job.audio_bytes or 0) if succeeded else 0,
         text_hash=job.text_hash,
+        outcome={"succeeded": "completed"}.get(job.status, job.status),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -27,6 +28,7 @@ from vocalis.jobs.schemas import BatchRequest, DeliveryOut, JobOut, JobRequest, 
 from vocalis.jobs.urls import check_webhook_url
 from vocalis.jobs.webhooks import rotate_signing_secret, secrets_in_use, signing_secret
 from vocalis.kit.pagination import Page, PageDep
+from vocalis.synthesis.service import QuotaCheck, TextLimits
 
 router = APIRouter(tags=["jobs"])
 
@@ -39,7 +41,7 @@ JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 def _limits(settings: Settings) -> service.Limits:
     return service.Limits(
-        max_text_chars=settings.max_job_text_chars,
+        text=TextLimits(settings.max_job_text_chars, settings.max_job_spoken_chars),
         max_batch_items=settings.max_batch_items,
         max_queued_jobs=settings.max_queued_jobs,
         max_jobs_per_key=settings.max_jobs_per_key,
@@ -47,6 +49,10 @@ def _limits(settings: Settings) -> service.Limits:
         chars_per_second=settings.quota_chars_per_second,
         pepper=settings.key_pepper.get_secret_value(),
     )
+
+
+def _quota_check(services: Services) -> QuotaCheck:
+    return QuotaCheck(services.database, services.clock)
 
 
 def _base_url(request: Request, settings: Settings) -> str:
@@ -63,16 +69,14 @@ async def _submit(
     request: Request,
     principal: Principal,
     body: JobRequest | BatchRequest,
-    admission: service.Admission,
+    admit: Callable[[], Awaitable[service.Admission]],
     idempotency_key: str | None,
     services: Services,
 ) -> JSONResponse:
-    """Idempotency, webhook URL check, then quota + job in one transaction; wake the worker."""
+    """Idempotency first (a replay answers with the job it made, whatever the quota is now),
+    then admission, the webhook URL check, and quota + job in one transaction; then wake the
+    worker. A request refused on the way frees its key for a corrected retry."""
     settings, database, clock = services.settings, services.database, services.clock
-    if admission.webhook_url:
-        await check_webhook_url(
-            admission.webhook_url, services.resolver, allow_private=settings.webhook_allow_private
-        )
     key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
     if key is not None:
         fingerprint = idempotency.request_fingerprint(
@@ -87,6 +91,13 @@ async def _submit(
                 job = await service.get_job(session, existing, principal.account_id)
             return _accepted(job, request, settings, replayed=True)
     try:
+        admission = await admit()
+        if admission.webhook_url:
+            await check_webhook_url(
+                admission.webhook_url,
+                services.resolver,
+                allow_private=settings.webhook_allow_private,
+            )
         async with database.session(write=True) as session:
             job = await service.enqueue(
                 session, principal, admission, now=clock.now(), limits=_limits(settings)
@@ -128,8 +139,11 @@ async def create_job(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    admission = await service.admit_speech(engine, principal, body, _limits(services.settings))
-    return await _submit(request, principal, body, admission, idempotency_key, services)
+    async def admit() -> service.Admission:
+        limits = _limits(services.settings)
+        return await service.admit_speech(engine, principal, body, limits, _quota_check(services))
+
+    return await _submit(request, principal, body, admit, idempotency_key, services)
 
 
 @router.post(
@@ -146,8 +160,11 @@ async def create_batch(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    admission = await service.admit_batch(engine, principal, body, _limits(services.settings))
-    return await _submit(request, principal, body, admission, idempotency_key, services)
+    async def admit() -> service.Admission:
+        limits = _limits(services.settings)
+        return await service.admit_batch(engine, principal, body, limits, _quota_check(services))
+
+    return await _submit(request, principal, body, admit, idempotency_key, services)
 
 
 @router.get("/v1/tts/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")

@@ -5,16 +5,36 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
 from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
-from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED
+from vocalis.jobs.urls import MAX_URL_LENGTH
+from vocalis.kit.schemas import RequestBody, limited_by
+from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText, rates_by_format
 
 MAX_METADATA_BYTES = 4096
-ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+WEBHOOK_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://"  # the scheme alone; the rest is vetted on submission
+# Device names Windows refuses as file names, with any extension ("nul.wav" included).
+WINDOWS_DEVICES = ("CON", "PRN", "AUX", "NUL", "COM[0-9]", "LPT[0-9]")
+
+
+def _any_case(word: str) -> str:
+    """`word` as a regular expression ignoring case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c}{c.lower()}]" if c.isupper() else c for c in word)
+
+
+# An item id names a file in the ZIP, on any operating system: 1-64 letters, digits, '.', '_' or
+# '-', starting with a letter or digit, without '..', not ending in '.', and no Windows device
+# name. One pattern, valid in JSON Schema (ECMA 262) and Python alike, states and checks it.
+ITEM_ID_PATTERN = (
+    rf"^(?!(?:{'|'.join(_any_case(device) for device in WINDOWS_DEVICES)})(?:\.|$))"
+    r"(?!.*\.\.)(?!.*\.$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+)
+ITEM_ID = re.compile(ITEM_ID_PATTERN)
 
 
 def _small_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -23,59 +43,89 @@ def _small_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
-class JobRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+WebhookUrl = Annotated[str, Field(max_length=MAX_URL_LENGTH, pattern=WEBHOOK_URL)]
+ItemId = Annotated[str, Field(json_schema_extra={"pattern": ITEM_ID_PATTERN})]
+WEBHOOK_URL_DOC = "Where to POST job.succeeded/failed/canceled: a public http(s) URL."
+METADATA_DOC = f"Echoed back in the job and webhooks; at most {MAX_METADATA_BYTES} bytes as JSON."
 
-    text: str = Field(description="What to say (up to VOCALIS_MAX_JOB_TEXT_CHARS characters).")
+
+class JobRequest(RequestBody):
+    model_config = ConfigDict(json_schema_extra=rates_by_format)
+
+    text: SpeechText = Field(
+        description="What to say: at most VOCALIS_MAX_JOB_TEXT_CHARS characters (default 100000).",
+        json_schema_extra=limited_by(maxLength="max_job_text_chars"),
+    )
     voice: str | None = None
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     format: AudioFormat = AudioFormat.WAV
     sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
-    webhook_url: str | None = Field(
-        None, description="Where to POST job.succeeded/failed/canceled."
-    )
-    metadata: dict[str, Any] | None = Field(
-        None, description="Echoed back in the job and webhooks."
-    )
+    webhook_url: WebhookUrl | None = Field(None, description=WEBHOOK_URL_DOC)
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_DOC)
 
     _metadata = field_validator("metadata")(_small_metadata)
 
 
-class BatchItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str
+class BatchItem(RequestBody):
+    text: SpeechText = Field(
+        description="At most VOCALIS_MAX_JOB_TEXT_CHARS characters, and so is the whole batch.",
+        json_schema_extra=limited_by(maxLength="max_job_text_chars"),
+    )
     voice: str | None = None
-    id: str | None = Field(None, description="File name stem in the ZIP: letters, digits, . _ -")
+    id: ItemId | None = Field(
+        None,
+        description="The file's name in the ZIP, without extension: 1-64 letters, digits, '.', "
+        "'_' or '-', unique in the batch ignoring case, and no Windows device name (CON, NUL, "
+        "COM1, ...). Defaults to the item's position: 001, 002, ...",
+    )
 
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str | None) -> str | None:
-        if value is not None and (not ITEM_ID.fullmatch(value) or ".." in value):
-            raise ValueError(
-                "id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        if value is not None and not ITEM_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "invalid_item_id",
+                "id must be 1-64 letters, digits, '.', '_' or '-', start with a letter or digit, "
+                "not contain '..' nor end with '.', and not be a Windows device name such as "
+                "CON, NUL or COM1",
             )
         return value
 
 
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BatchRequest(RequestBody):
+    model_config = ConfigDict(json_schema_extra=rates_by_format)
 
-    items: list[BatchItem] = Field(min_length=1)
+    items: list[BatchItem] = Field(
+        min_length=1,
+        description="At most VOCALIS_MAX_BATCH_ITEMS items (default 100).",
+        json_schema_extra=limited_by(maxItems="max_batch_items"),
+    )
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
     format: AudioFormat = AudioFormat.WAV
     sample_rate: int | None = Field(None, ge=MIN_SAMPLE_RATE, le=MAX_SAMPLE_RATE)
-    webhook_url: str | None = None
-    metadata: dict[str, Any] | None = None
+    webhook_url: WebhookUrl | None = Field(None, description=WEBHOOK_URL_DOC)
+    metadata: dict[str, Any] | None = Field(None, description=METADATA_DOC)
 
     _metadata = field_validator("metadata")(_small_metadata)
 
     @field_validator("items")
     @classmethod
-    def _unique_ids(cls, items: list[BatchItem]) -> list[BatchItem]:
-        ids = [item.id for item in items if item.id is not None]
-        if len(ids) != len(set(ids)):
-            raise ValueError("item ids must be unique")
+    def _numbered_uniquely(cls, items: list[BatchItem]) -> list[BatchItem]:
+        """Give unnamed items their position as id, then refuse two items that would write the
+        same file (compared ignoring case, as Windows and macOS file systems do)."""
+        first_index: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.id is None:
+                item.id = f"{index + 1:03d}"
+            earlier = first_index.setdefault(item.id.casefold(), index)
+            if earlier != index:
+                raise PydanticCustomError(
+                    "duplicate_item_id",
+                    "items[{earlier}] and items[{index}] both have the id '{id}' (ids name the "
+                    "files in the ZIP and are compared ignoring case; an item without an id is "
+                    "named after its position)",
+                    {"earlier": earlier, "index": index, "id": item.id},
+                )
         return items
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -13,11 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vocalis.accounts.service import Principal
 from vocalis.audio.formats import AudioFormat
 from vocalis.engine import SpeechEngine
+from vocalis.engine.text import character_count
 from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
 from vocalis.jobs.queue import ACTIVE, JobNotFound
 from vocalis.jobs.schemas import BatchRequest, JobRequest
+from vocalis.kit.db import hold_lock
 from vocalis.kit.errors import Conflict, ServiceUnavailable, TooManyRequests, VocalisError
-from vocalis.synthesis.service import TextTooLong, admit_text, rendition
+from vocalis.synthesis.service import (
+    QuotaCheck,
+    TextLimits,
+    TextTooLong,
+    admit_text,
+    check_length,
+    check_voice,
+    rendition,
+)
 from vocalis.usage import quota
 from vocalis.usage.recorder import text_fingerprint
 
@@ -64,7 +77,7 @@ class Admission:
 
 @dataclass(frozen=True)
 class Limits:
-    max_text_chars: int
+    text: TextLimits
     max_batch_items: int
     max_queued_jobs: int
     max_jobs_per_key: int
@@ -74,10 +87,14 @@ class Limits:
 
 
 async def admit_speech(
-    engine: SpeechEngine, principal: Principal, body: JobRequest, limits: Limits
+    engine: SpeechEngine,
+    principal: Principal,
+    body: JobRequest,
+    limits: Limits,
+    quota_check: QuotaCheck,
 ) -> Admission:
     prepared = await admit_text(
-        engine, principal, body.text, body.voice, max_chars=limits.max_text_chars
+        engine, principal, body.text, body.voice, limits=limits.text, quota_check=quota_check
     )
     rendition(prepared, body.speed, body.format, body.sample_rate)  # refuse a bad rate now
     return Admission(
@@ -93,8 +110,8 @@ async def admit_speech(
         format=body.format,
         item_count=1,
         characters=prepared.characters,
-        estimated_audio_ms=quota.estimate_audio_ms(
-            prepared.characters, body.speed, limits.chars_per_second
+        estimated_audio_ms=engine.expected_duration_ms(
+            prepared, body.speed, limits.chars_per_second
         ),
         text_hash=text_fingerprint(body.text, limits.pepper),
         webhook_url=body.webhook_url,
@@ -103,33 +120,53 @@ async def admit_speech(
 
 
 async def admit_batch(
-    engine: SpeechEngine, principal: Principal, body: BatchRequest, limits: Limits
+    engine: SpeechEngine,
+    principal: Principal,
+    body: BatchRequest,
+    limits: Limits,
+    quota_check: QuotaCheck,
 ) -> Admission:
+    """Every item's length and voice, the whole batch's length and the quota are checked before
+    any item is normalized; then the words read out are bounded, item by item and in total."""
     if len(body.items) > limits.max_batch_items:
         raise TooManyItems(
             f"a batch holds at most {limits.max_batch_items} items; this one has {len(body.items)}"
         )
-    items, characters, voices = [], 0, set()
+    voice_ids = []
     for index, item in enumerate(body.items):
-        try:
-            prepared = await admit_text(
-                engine, principal, item.text, item.voice, max_chars=limits.max_text_chars
-            )
-        except VocalisError as exc:  # say which item is wrong
-            exc.detail = f"items[{index}]: {exc.detail}"
-            raise
-        rendition(prepared, body.speed, body.format, body.sample_rate)
-        characters += prepared.characters
-        voices.add(prepared.voice.id)
-        items.append(
-            {"id": item.id or f"{index + 1:03d}", "text": item.text, "voice": prepared.voice.id}
-        )
-    total = sum(len(item["text"]) for item in items)
-    if total > limits.max_text_chars:
+        with _naming_item(index):
+            check_length(item.text, limits.text)
+            voice_ids.append(check_voice(engine, principal, item.voice))
+    characters = sum(character_count(item.text) for item in body.items)
+    if characters > limits.text.max_chars:
         raise TextTooLong(
-            f"the batch has {total} characters altogether; the limit is {limits.max_text_chars}",
-            extra={"max_characters": limits.max_text_chars},
+            f"the batch has {characters} characters altogether; "
+            f"the limit is {limits.text.max_chars}",
+            extra={"max_characters": limits.text.max_chars},
         )
+    await quota_check(principal, characters)
+    prepared_items = []
+    for index, (item, voice_id) in enumerate(zip(body.items, voice_ids, strict=True)):
+        with _naming_item(index):
+            prepared = await asyncio.to_thread(engine.prepare, item.text, voice_id)
+            rendition(prepared, body.speed, body.format, body.sample_rate)
+        prepared_items.append(prepared)
+    spoken = sum(prepared.spoken_characters for prepared in prepared_items)
+    if spoken > limits.text.max_spoken_chars:
+        raise TextTooLong(
+            f"the batch has {characters} characters altogether, which read out in words come "
+            f"to {spoken} (the limit is {limits.text.max_spoken_chars})",
+            extra={
+                "max_characters": limits.text.max_chars,
+                "spoken_characters": spoken,
+                "max_spoken_characters": limits.text.max_spoken_chars,
+            },
+        )
+    items = [
+        {"id": item.id, "text": item.text, "voice": voice_id}
+        for item, voice_id in zip(body.items, voice_ids, strict=True)
+    ]
+    voices = set(voice_ids)
     only_voice = next(iter(voices)) if len(voices) == 1 else None
     return Admission(
         kind="batch",
@@ -139,11 +176,27 @@ async def admit_batch(
         format=body.format,
         item_count=len(items),
         characters=characters,
-        estimated_audio_ms=quota.estimate_audio_ms(characters, body.speed, limits.chars_per_second),
+        estimated_audio_ms=sum(
+            engine.expected_duration_ms(prepared, body.speed, limits.chars_per_second)
+            for prepared in prepared_items
+        ),
         text_hash=text_fingerprint("\0".join(item["text"] for item in items), limits.pepper),
         webhook_url=body.webhook_url,
         metadata=body.metadata,
     )
+
+
+@contextmanager
+def _naming_item(index: int) -> Iterator[None]:
+    """Say which item of a batch a refusal is about."""
+    try:
+        yield
+    except VocalisError as exc:
+        exc.detail = f"items[{index}]: {exc.detail}"
+        raise
+
+
+JOB_ADMISSION_LOCK = "vocalis.job-admission"
 
 
 async def enqueue(
@@ -154,7 +207,11 @@ async def enqueue(
     now: datetime,
     limits: Limits,
 ) -> Job:
-    """Check capacity, reserve the quota and queue the job — all in the caller's transaction."""
+    """Check capacity, reserve the quota and queue the job — all in the caller's transaction.
+
+    Admissions run one at a time (a lock held to the end of the transaction), so the counts
+    they check cannot change under them: exactly the cap is accepted, however many arrive."""
+    await hold_lock(session, JOB_ADMISSION_LOCK)
     queued = await session.scalar(
         select(func.count()).select_from(Job).where(Job.status == "queued")
     )

@@ -17,6 +17,10 @@ from vocalis.kit.errors import InvalidInput
 
 MAX_URL_LENGTH = 2048
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
 class UnsafeWebhookUrl(InvalidInput):
@@ -81,15 +85,57 @@ async def check_webhook_url(url: str, resolver: Resolver, *, allow_private: bool
 
 
 def refusal(address: Address, *, allow_private: bool) -> str | None:
-    """Why deliveries to `address` are refused, or None when they are allowed."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why deliveries to `address` are refused, or None when they are allowed.
+
+    An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) reaches
+    that IPv4 host through a translator, so the carried address is judged as well.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL_USE:  # where the IPv4 sits depends on the operator's prefix
+            return "a private or non-public"
+        for inner in embedded_ipv4(address):
+            reason = refusal(inner, allow_private=allow_private)
+            if reason:
+                return f"{reason} address {inner} embedded in the IPv6"
+        if address.ipv4_mapped is not None or _is_ipv4_compatible(address):
+            return None  # only a wrapper around the address judged above
     if address.is_link_local:
         return "a link-local"  # cloud metadata lives here: never, whatever the setting
-    if address.is_unspecified or address.is_multicast:
+    if address.is_unspecified or address.is_multicast or address in THIS_NETWORK:
         return "a reserved"
-    if address.is_global:
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+    if address.is_global and not site_local:  # site-local is deprecated private space
         return None
-    if allow_private and (address.is_loopback or address.is_private):
+    if allow_private and (address.is_loopback or address.is_private or site_local):
         return None
     return "a loopback" if address.is_loopback else "a private or non-public"
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, for the transition forms that route to them."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)  # (server, client); the client is already de-obfuscated
+    if address in NAT64_WELL_KNOWN or _is_ipv4_compatible(address):
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
+def _is_ipv4_compatible(address: ipaddress.IPv6Address) -> bool:
+    """`::a.b.c.d` (deprecated, still routed by some stacks); `::` and `::1` are not IPv4."""
+    return address in IPV4_COMPATIBLE and int(address) > 1
+
+
+def destination_of(url: str) -> str:
+    """`scheme://host:port`: one receiver's server, however many paths it takes hooks on."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    port = port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"

@@ -4,7 +4,9 @@ Each delivery is POSTed with `webhook-id` (the same on every attempt), `webhook-
 `webhook-signature: v1,<base64 HMAC-SHA256>` computed by the `standardwebhooks` library with the
 account's `whsec_…` secret — and with the previous secret too while a rotation overlaps. Attempts
 follow the configured schedule with jitter, honour `Retry-After`, never follow redirects, stop
-for good on `410 Gone`, and each one is recorded.
+for good on `410 Gone`, and each one is recorded. An attempt has one deadline from connecting to
+the last byte of the answer, and deliveries go out concurrently, only a few at a time to any one
+receiver, so a slow receiver delays nobody else's events.
 """
 
 from __future__ import annotations
@@ -17,19 +19,27 @@ import logging
 import random
 import secrets
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
 from vocalis import __version__
 from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery, WebhookSecret
 from vocalis.jobs.schemas import JobOut
-from vocalis.jobs.urls import Resolver, UnsafeWebhookUrl, WebhookTarget, check_webhook_url
+from vocalis.jobs.urls import (
+    Resolver,
+    UnsafeWebhookUrl,
+    WebhookTarget,
+    check_webhook_url,
+    destination_of,
+)
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database, insert_missing
 from vocalis.kit.wakeup import Wakeup
@@ -43,7 +53,11 @@ EVENT_FOR_STATUS = {
     "canceled": "job.canceled",
 }
 MAX_RETRY_AFTER = timedelta(hours=24)
-CLAIM_BATCH = 10
+MAX_IN_FLIGHT = 32  # deliveries one worker sends at once
+MAX_PER_DESTINATION = 4  # of those, to any one scheme://host:port
+LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's deadline, for the bookkeeping
+MAX_RESPONSE_BYTES = 64 * 1024  # of a receiver's answer that is read (and thrown away)
+CLAIM_PAGE = 100
 
 
 # --- signing secrets ----------------------------------------------------------------------------
@@ -133,8 +147,8 @@ async def enqueue_job_event(
 class Outcome:
     status_code: int | None
     error: str | None
-    retry_after: float | None
-    duration_ms: int
+    retry_after: float | None = None
+    duration_ms: int = 0
 
     @property
     def delivered(self) -> bool:
@@ -146,7 +160,10 @@ class Outcome:
 
 
 class WebhookDispatcher:
-    """Claims due deliveries (leased, so any number of workers can share the table) and sends."""
+    """Sends due deliveries concurrently: up to `max_in_flight` at once and `per_destination` to
+    any one receiver's server, claiming more as soon as a slot frees, so one tenant's slow
+    endpoint cannot hold up anyone else's events. Claims are leased, so any number of workers
+    can share the table (the limits are per worker)."""
 
     def __init__(
         self,
@@ -158,6 +175,8 @@ class WebhookDispatcher:
         timeout: float,
         allow_private: bool,
         poll_seconds: float,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        per_destination: int = MAX_PER_DESTINATION,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -166,8 +185,12 @@ class WebhookDispatcher:
         self._timeout = timeout
         self._allow_private = allow_private
         self._poll = poll_seconds
+        self._max_in_flight = max_in_flight
+        self._per_destination = per_destination
         self._wakeup = Wakeup()
         self._http: httpx.AsyncClient | None = None
+        self._in_flight: dict[asyncio.Task[None], WebhookDelivery] = {}
+        self._busy: Counter[str] = Counter()  # deliveries in flight, by destination
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -184,50 +207,86 @@ class WebhookDispatcher:
         self._wakeup.set()
 
     async def close(self) -> None:
+        """Stop sending: what is in flight is cancelled (its lease runs out and it is sent
+        again, at least once), then the connections close."""
+        tasks = list(self._in_flight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
 
     async def run(self) -> None:
+        """Claim what is due whenever a slot is free, new work is announced, or a poll is due."""
         while True:
             self._wakeup.arm()
-            if not await self.deliver_due():
-                await self._wakeup.wait(self._poll)
+            for delivery in await self._claim():
+                self._start(delivery)
+            await self._wakeup.wait(self._poll)
 
-    async def deliver_due(self) -> int:
-        """One round: claim what is due, send it all concurrently, record the outcomes."""
-        claimed = await self._claim()
-        await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
-        return len(claimed)
+    def _start(self, delivery: WebhookDelivery) -> None:
+        destination = destination_of(delivery.url)
+        self._busy[destination] += 1
+        task = asyncio.create_task(self._deliver(delivery), name=f"webhook {delivery.id}")
+        self._in_flight[task] = delivery
+        task.add_done_callback(lambda done: self._finished(done, destination))
+
+    def _finished(self, task: asyncio.Task[None], destination: str) -> None:
+        del self._in_flight[task]
+        self._busy[destination] -= 1
+        if self._busy[destination] <= 0:
+            del self._busy[destination]
+        if not task.cancelled() and task.exception() is not None:
+            # The others carry on; this one is sent again once its lease runs out.
+            log.error("webhook delivery crashed", exc_info=task.exception())
+        self._wakeup.set()  # a slot is free
 
     async def _claim(self) -> list[WebhookDelivery]:
+        """Lease due deliveries for the free slots, oldest first, leaving out destinations that
+        already have their share in flight."""
+        free = self._max_in_flight - len(self._in_flight)
+        if free <= 0:
+            return []
         now = self._clock.now()
-        lease = timedelta(seconds=self._timeout + 30)
+        lease = timedelta(seconds=self._timeout) + LEASE_MARGIN
         async with self._database.session(write=True) as session:
-            due = list(
-                await session.scalars(
-                    select(WebhookDelivery)
-                    .where(
-                        or_(
-                            and_(
-                                WebhookDelivery.status == "pending",
-                                WebhookDelivery.next_attempt_at <= now,
-                            ),
-                            and_(  # a worker died while sending: try again (at-least-once)
-                                WebhookDelivery.status == "delivering",
-                                WebhookDelivery.lease_expires_at < now,
-                            ),
-                        )
-                    )
-                    .order_by(WebhookDelivery.next_attempt_at)
-                    .limit(CLAIM_BATCH)
-                    .with_for_update(skip_locked=True)
+            chosen = await self._choose(session, now, free)
+            if not chosen:
+                return []
+            claimed = await session.scalars(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(chosen), _due(now))  # not taken meanwhile
+                .values(
+                    status="delivering",
+                    lease_expires_at=now + lease,
+                    attempts=WebhookDelivery.attempts + 1,
                 )
+                .returning(WebhookDelivery),
+                execution_options={"synchronize_session": False},
             )
-            for delivery in due:
-                delivery.status = "delivering"
-                delivery.lease_expires_at = now + lease
-                delivery.attempts += 1
-        return due
+            return list(claimed)
+
+    async def _choose(self, session: AsyncSession, now: datetime, free: int) -> list[str]:
+        """Ids of up to `free` due deliveries whose destinations have room, oldest first."""
+        room = Counter({d: self._per_destination - n for d, n in self._busy.items()})
+        in_flight = self._in_flight.values()
+        full = {_origin(d.url) for d in in_flight if room[destination_of(d.url)] <= 0}
+        chosen: list[str] = []
+        after: tuple[datetime, str] | None = None
+        while len(chosen) < free:
+            page = (await session.execute(_due_page(now, full, after))).all()
+            for delivery_id, url, _ in page:
+                destination = destination_of(url)
+                if destination not in room:
+                    room[destination] = self._per_destination
+                if room[destination] > 0 and len(chosen) < free:
+                    room[destination] -= 1
+                    chosen.append(delivery_id)
+            if len(page) < CLAIM_PAGE:
+                break
+            _, _, last_due = page[-1]
+            after = (last_due, page[-1][0])
+        return chosen
 
     async def _deliver(self, delivery: WebhookDelivery) -> None:
         now = self._clock.now()
@@ -238,17 +297,23 @@ class WebhookDispatcher:
         await self._record(delivery, outcome)
 
     async def _send(self, delivery: WebhookDelivery, keys: list[str]) -> Outcome:
+        """One attempt under one deadline for all of it (resolving, connecting, sending, reading
+        the answer): a receiver that drips bytes must not hold a delivery for minutes."""
         started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                outcome = await self._attempt(delivery, keys)
+        except (TimeoutError, httpx.TimeoutException):
+            outcome = Outcome(None, f"no answer within {self._timeout:g} s")
+        return replace(outcome, duration_ms=round((time.perf_counter() - started) * 1000))
 
-        def took() -> int:
-            return round((time.perf_counter() - started) * 1000)
-
+    async def _attempt(self, delivery: WebhookDelivery, keys: list[str]) -> Outcome:
         try:  # the address may have changed since submission: check it again
             target = await check_webhook_url(
                 delivery.url, self._resolver, allow_private=self._allow_private
             )
         except UnsafeWebhookUrl as refused:
-            return Outcome(None, refused.detail, None, took())
+            return Outcome(None, refused.detail)
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
         timestamp = datetime.now(UTC)  # the receiver's clock, not a simulated one
         headers = {
@@ -260,13 +325,14 @@ class WebhookDispatcher:
         try:
             response = await _post_pinned(self._client, target, body.encode(), headers)
         except httpx.TimeoutException:
-            return Outcome(None, f"no answer within {self._timeout:g} s", None, took())
+            raise  # the deadline's business
         except httpx.HTTPError as exc:
-            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], None, took())
+            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
         error = None
         if 300 <= response.status_code < 400:
             error = "redirects are not followed"
-        return Outcome(response.status_code, error, _retry_after(response), took())
+        retry_after = _retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        return Outcome(response.status_code, error, retry_after)
 
     async def _record(self, delivery: WebhookDelivery, outcome: Outcome) -> None:
         now = self._clock.now()
@@ -289,24 +355,21 @@ class WebhookDispatcher:
                 values |= {"status": "succeeded", "finished_at": now}
             elif outcome.gone:
                 values |= {"status": "abandoned", "finished_at": now}
-                await session.execute(  # 410: the receiver asks us to stop sending to this URL
-                    update(WebhookDelivery)
-                    .where(WebhookDelivery.account_id == delivery.account_id)
-                    .where(WebhookDelivery.url == delivery.url)
-                    .where(WebhookDelivery.status == "pending")
-                    .values(status="abandoned", finished_at=now, last_error="receiver answered 410")
-                )
+                await _abandon_others(session, delivery, now)
             elif delivery.attempts >= len(self._schedule):
                 values |= {"status": "failed", "finished_at": now}
             else:
                 delay = _jittered(self._schedule[delivery.attempts])
                 if outcome.retry_after is not None:
-                    delay = max(delay, min(outcome.retry_after, MAX_RETRY_AFTER.total_seconds()))
+                    delay = max(delay, outcome.retry_after)
                 values |= {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay)}
+            # A 410 elsewhere may have abandoned this one while it was in flight: that stands,
+            # unless this attempt got through after all.
+            settled = ("delivering", "abandoned") if outcome.delivered else ("delivering",)
             await session.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == delivery.id)
-                .where(WebhookDelivery.status == "delivering")
+                .where(WebhookDelivery.status.in_(settled))
                 .values(**values)
             )
         if not outcome.delivered:
@@ -319,10 +382,65 @@ class WebhookDispatcher:
             )
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
+        and_(  # a worker died while sending: try again (at-least-once)
+            WebhookDelivery.status == "delivering", WebhookDelivery.lease_expires_at < now
+        ),
+    )
+
+
+def _due_page(now: datetime, full: set[str], after: tuple[datetime, str] | None) -> Select[Any]:
+    """One page of due deliveries (id, url, due time) in due order; URLs under a full origin
+    are left out here already, so a backlog for one busy receiver is not read again and again."""
+    query = select(WebhookDelivery.id, WebhookDelivery.url, WebhookDelivery.next_attempt_at)
+    query = query.where(_due(now))
+    for origin in sorted(full):
+        query = query.where(not_(WebhookDelivery.url.startswith(origin, autoescape=True)))
+    if after is not None:
+        due, delivery_id = after
+        query = query.where(
+            or_(
+                WebhookDelivery.next_attempt_at > due,
+                and_(WebhookDelivery.next_attempt_at == due, WebhookDelivery.id > delivery_id),
+            )
+        )
+    return query.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(CLAIM_PAGE)
+
+
+def _origin(url: str) -> str:
+    """`scheme://netloc/` exactly as written in `url`: a prefix its siblings share."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+async def _abandon_others(session: AsyncSession, delivery: WebhookDelivery, now: datetime) -> None:
+    """410: the receiver asks us to stop sending to this URL, so nothing queued for it (or in
+    flight to it) is sent again."""
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.account_id == delivery.account_id)
+        .where(WebhookDelivery.url == delivery.url)
+        .where(WebhookDelivery.id != delivery.id)
+        .where(WebhookDelivery.status.in_(("pending", "delivering")))
+        .values(
+            status="abandoned",
+            finished_at=now,
+            lease_expires_at=None,
+            last_error="receiver answered 410",
+        )
+    )
+
+
 async def _post_pinned(
     client: httpx.AsyncClient, target: WebhookTarget, body: bytes, headers: dict[str, str]
 ) -> httpx.Response:
-    """POST to the address that was checked, not to whatever DNS says a moment later."""
+    """POST to the address that was checked, not to whatever DNS says a moment later, and read
+    the answer (up to a limit, not kept)."""
     url = httpx.URL(target.url)
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
@@ -331,25 +449,51 @@ async def _post_pinned(
             f"[{target.host}]" if target.port == default_port else f"[{target.host}]:{target.port}"
         )
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    return await client.post(
+    request = client.build_request(
+        "POST",
         url.copy_with(host=target.address),
         content=body,
         headers={**headers, "host": host_header},
         extensions=extensions,
     )
+    response = await client.send(request, stream=True)
+    try:
+        await _drain(response)
+    finally:
+        await response.aclose()
+    return response
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+async def _drain(response: httpx.Response) -> None:
+    """Read the answer's body so that it, too, falls under the attempt's deadline."""
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received >= MAX_RESPONSE_BYTES:
+            return
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """The seconds a `Retry-After` header asks for, at most a day; None when it is missing or
+    unreadable, for a receiver's malformed header must never stop the dispatcher."""
+    value = (value or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value)
+    cap = MAX_RETRY_AFTER.total_seconds()
+    if value.isascii() and value.isdigit():  # delta-seconds: ASCII digits only (not "²")
+        return min(float(value), cap)  # a thousand digits make inf, which the cap takes
+    moment = _http_date(value)
+    if moment is None:
+        return None
+    return min(max(0.0, (moment - now).total_seconds()), cap)
+
+
+def _http_date(value: str) -> datetime | None:
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, moment.timestamp() - time.time())
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # always GMT
 
 
 def _jittered(delay: float) -> float:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy import DateTime, MetaData, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -153,7 +154,22 @@ async def insert_missing(
     )
 
 
+async def hold_lock(session: AsyncSession, name: str) -> None:
+    """Take a lock named `name` until the session's transaction ends, so that transactions
+    taking it run one at a time (a check-then-insert among them cannot race).
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing to do — a write session's
+    BEGIN IMMEDIATE already lets one writer in at a time."""
+    if _dialect(session) != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def _dialect_insert(session: AsyncSession) -> Any:
     """The INSERT construct that knows ON CONFLICT for this session's database."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert

@@ -10,6 +10,9 @@ from pydantic import BaseModel
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 200
+# Far past the end of any list here, and well inside every database's integer range: an offset
+# near 2**63 overflows the query (a 500) instead of returning an empty page.
+MAX_OFFSET = 2**31 - 1
 
 
 class PageParams(BaseModel):
@@ -24,7 +27,9 @@ def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 200).")
     ] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip (at most {MAX_OFFSET}).")
+    ] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -18,8 +18,13 @@ class Wakeup:
         self._event.clear()
 
     async def wait(self, timeout: float) -> None:
-        """Until woken, or `timeout` seconds."""
+        """Until woken, or `timeout` seconds.
+
+        Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+        event is set, and the loop waiting here would then never stop (a worker told to shut
+        down just after finishing a job hung)."""
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Literal
 
@@ -18,14 +19,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vocalis.accounts.auth import SpeechCaller
 from vocalis.api.deps import EngineDep, ServicesDep
 from vocalis.audio.formats import AudioFormat
-from vocalis.kit.errors import InvalidInput, VocalisError
+from vocalis.kit.errors import InvalidInput, NotFound, VocalisError
+from vocalis.kit.schemas import RequestBody, limited_by
 from vocalis.synthesis import service
-from vocalis.synthesis.router import start_stream
-from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED
+from vocalis.synthesis.router import complete_file, start_stream, text_limits
+from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText
 
 OPENAI_VOICES = (
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
@@ -76,7 +79,8 @@ def openai_error(
 
 
 class OpenAIErrorsRoute(APIRoute):
-    """Renders every error of these routes in OpenAI's shape; validation errors are 400s."""
+    """Renders every error of these routes in OpenAI's shape; validation errors are 400s, and
+    so is a body FastAPI cannot even parse (not UTF-8), which it raises as an HTTPException."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -97,6 +101,9 @@ class OpenAIErrorsRoute(APIRoute):
                 return openai_error(
                     400, f"{'.'.join(location) or 'body'}: {first['msg']}", code, param
                 )
+            except StarletteHTTPException as exc:  # FastAPI's: a JSON body it cannot parse
+                code = "invalid_json" if exc.status_code == 400 else "http_error"
+                return openai_error(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
         return handler
 
@@ -104,13 +111,19 @@ class OpenAIErrorsRoute(APIRoute):
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorsRoute)
 
 
-class SpeechCreate(BaseModel):
-    """OpenAI's `audio.speech.create` body (unknown fields are ignored, as OpenAI does)."""
+class SpeechCreate(RequestBody):
+    """OpenAI's `audio.speech.create` body (unknown fields are ignored, as OpenAI does).
+
+    `model` is declared as OpenAI's list but checked on admission, so that an unknown one is
+    refused with OpenAI's own `unknown_model` code rather than a generic validation error."""
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str
-    input: str
+    model: str = Field(json_schema_extra={"enum": list(OPENAI_MODELS)})
+    input: SpeechText = Field(
+        description="What to say: at most VOCALIS_MAX_TEXT_CHARS characters (default 5000).",
+        json_schema_extra=limited_by(maxLength="max_text_chars"),
+    )
     voice: str = Field(description="An OpenAI voice name, or a voice id of this server")
     response_format: AudioFormat = AudioFormat.MP3
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
@@ -125,9 +138,41 @@ def resolve_voice(name: str, mapping: dict[str, str], default: str) -> str:
     return default if name in OPENAI_VOICES else name
 
 
+def _header(description: str, kind: str = "string") -> dict[str, Any]:
+    return {"description": description, "schema": {"type": kind}}
+
+
+SPEECH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Without `stream_format`: the complete file, as `POST /v1/tts` makes "
+        "it (exact sizes and `Content-Length`, the signed AI-generated marking, served from "
+        'the cache when it can be). With `stream_format: "audio"`: the same format, streamed '
+        "as it is made (chunked; a WAV stream's header gives its sizes as unknown, and "
+        'streams are not signed). With `"sse"`: `speech.audio.delta` events carrying base64 '
+        "audio, then `speech.audio.done` with the usage. `pcm` is 24 kHz, as at OpenAI.",
+        "content": {
+            **{audio_format.media_type: {} for audio_format in AudioFormat},
+            "text/event-stream": {},
+        },
+        "headers": {
+            "X-Characters": _header("Characters of `input`, as billed", "integer"),
+            "X-Sample-Rate": _header("Sample rate of the audio (Hz)", "integer"),
+            "X-Cache": _header("`HIT` when the answer came from the response cache"),
+            "X-Voice": _header("The voice that spoke (OpenAI's names are mapped)"),
+            "X-AI-Generated": _header("Always `true`: the audio is AI-generated"),
+            "X-Audio-Duration-Ms": _header("Complete files only: the audio's length", "integer"),
+        },
+    },
+}
+MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such model (`model_not_found`), in OpenAI's error shape"},
+}
+
+
 @router.post(
     "/audio/speech",
-    response_class=StreamingResponse,
+    response_class=Response,
+    responses=SPEECH_RESPONSES,
     summary="OpenAI-compatible speech (the official openai SDK works unchanged)",
 )
 async def create_speech(
@@ -137,6 +182,9 @@ async def create_speech(
     engine: EngineDep,
     services: ServicesDep,
 ) -> Response:
+    """The complete file (cached, signed, exact sizes) unless the client asks to stream:
+    `stream_format: "audio"` streams the audio as it is made, `"sse"` as server-sent events."""
+    started = time.perf_counter()
     settings = services.settings
     if body.model not in OPENAI_MODELS:
         raise InvalidInput(
@@ -145,16 +193,32 @@ async def create_speech(
         )
     voice = resolve_voice(body.voice, settings.openai_voices, settings.default_voice)
     prepared = await service.admit_text(
-        engine, principal, body.input, voice, max_chars=settings.max_text_chars
+        engine,
+        principal,
+        body.input,
+        voice,
+        limits=text_limits(services),
+        quota_check=service.QuotaCheck(services.database, services.clock),
     )
     rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None
     how = service.rendition(prepared, body.speed, body.response_format, rate)
-    started = await start_stream(request, principal, prepared, how, body.input, engine, services)
+    if "stream_format" not in body.model_fields_set:
+        return await complete_file(
+            request, principal, prepared, how, body.input, engine, services, started=started
+        )
+    started_stream = await start_stream(
+        request, principal, prepared, how, body.input, engine, services
+    )
     if body.stream_format == "sse":
-        events = _events(started.chunks, started.stream)
-        return StreamingResponse(events, media_type="text/event-stream", headers=started.headers)
-    media_type = how.audio_format.media_type
-    return StreamingResponse(started.chunks, media_type=media_type, headers=started.headers)
+        events = _events(started_stream.chunks, started_stream.stream)
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers=started_stream.headers
+        )
+    return StreamingResponse(
+        started_stream.chunks,
+        media_type=how.audio_format.media_type,
+        headers=started_stream.headers,
+    )
 
 
 async def _events(
@@ -191,3 +255,21 @@ MODELS_CREATED = 1_790_000_000  # a fixed date: OpenAI's listing has one, ours n
 @router.get("/models", response_model=ModelList, summary="Models, as OpenAI's SDK lists them")
 async def list_models(_principal: SpeechCaller) -> ModelList:
     return ModelList(data=[Model(id=model, created=MODELS_CREATED) for model in OPENAI_MODELS])
+
+
+class UnknownModel(NotFound):
+    code = "model_not_found"
+
+
+@router.get(
+    "/models/{model_id}",
+    response_model=Model,
+    responses=MODEL_RESPONSES,
+    summary="One model, as OpenAI's SDK reads it",
+)
+async def get_model(model_id: str, _principal: SpeechCaller) -> Model:
+    if model_id not in OPENAI_MODELS:
+        raise UnknownModel(
+            f"the model '{model_id}' does not exist; use one of {', '.join(OPENAI_MODELS)}"
+        )
+    return Model(id=model_id, created=MODELS_CREATED)

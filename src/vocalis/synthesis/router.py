@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from vocalis.accounts.auth import SpeechCaller
 from vocalis.accounts.service import Principal
 from vocalis.api.deps import EngineDep, Services, ServicesDep
+from vocalis.api.disconnect import unless_disconnected
 from vocalis.audio.formats import AudioFormat
 from vocalis.engine import PreparedText, SpeechEngine
 from vocalis.synthesis import service
@@ -40,6 +41,23 @@ def accounting(services: Services) -> service.Accounting:
         cache=services.cache,
         cache_hits_count=settings.cache_hits_count,
         marker=services.marker,
+        ledger=services.ledger,
+    )
+
+
+def text_limits(services: Services) -> service.TextLimits:
+    settings = services.settings
+    return service.TextLimits(settings.max_text_chars, settings.max_spoken_chars)
+
+
+def ticket(request: Request, text: str, services: Services) -> service.Ticket:
+    route = request.scope.get("route")
+    return service.Ticket(
+        request_id=request.state.request_id,
+        method=request.method,
+        endpoint=getattr(route, "path", request.url.path)[:200],
+        client_ip=request.state.client_ip,
+        text_hash=text_fingerprint(text, services.settings.key_pepper.get_secret_value()),
     )
 
 
@@ -76,7 +94,12 @@ async def admit(
     body: SpeechRequest, principal: Principal, engine: SpeechEngine, services: Services
 ) -> tuple[PreparedText, service.Rendition]:
     prepared = await service.admit_text(
-        engine, principal, body.text, body.voice, max_chars=services.settings.max_text_chars
+        engine,
+        principal,
+        body.text,
+        body.voice,
+        limits=text_limits(services),
+        quota_check=service.QuotaCheck(services.database, services.clock),
     )
     return prepared, service.rendition(prepared, body.speed, body.format, body.sample_rate)
 
@@ -113,9 +136,35 @@ async def text_to_speech(
 ) -> Response:
     started = time.perf_counter()
     prepared, how = await admit(body, principal, engine, services)
-    usage = usage_of(request, prepared, body.text, services)
-    spoken = await service.speak(
-        principal, prepared, how, engine=engine, accounting=accounting(services)
+    return await complete_file(
+        request, principal, prepared, how, body.text, engine, services, started=started
+    )
+
+
+async def complete_file(
+    request: Request,
+    principal: Principal,
+    prepared: PreparedText,
+    how: service.Rendition,
+    text: str,
+    engine: SpeechEngine,
+    services: Services,
+    *,
+    started: float,
+) -> Response:
+    """The whole file, with its cost headers, for any route; a client that hangs up before it
+    is ready stops the synthesis and is refunded."""
+    usage = usage_of(request, prepared, text, services)
+    spoken = await unless_disconnected(
+        request,
+        service.speak(
+            principal,
+            prepared,
+            how,
+            engine=engine,
+            accounting=accounting(services),
+            ticket=ticket(request, text, services),
+        ),
     )
     speech = spoken.speech
     usage |= {
@@ -178,7 +227,12 @@ async def start_stream(
     """Open an accounted stream (quota reserved now, settled when it ends) for any route."""
     usage = usage_of(request, prepared, text, services)
     stream = await service.open_stream(
-        principal, prepared, how, engine=engine, accounting=accounting(services)
+        principal,
+        prepared,
+        how,
+        engine=engine,
+        accounting=accounting(services),
+        ticket=ticket(request, text, services),
     )
     headers = {
         **audio_headers(prepared, how, cache_hit=stream.cache_hit),

@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
+from vocalis.kit.schemas import RequestBody, limited_by
 
 MIN_SPEED = 0.25
 MAX_SPEED = 4.0
 
+# Text to speak. Emptiness is declared here but checked at admission, where the refusal keeps its
+# `empty_text` code (and, in a batch, names the item); lone surrogates are refused by RequestBody.
+SpeechText = Annotated[str, Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})]
 
-class SpeechRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"text": "Hello from Vocalis.", "voice": "en_US-joe-medium"}]
-        },
+
+def rates_by_format(schema: dict[str, Any]) -> None:
+    """Add to a body's JSON Schema the sample rates each `format` takes, which admission checks
+    (`unsupported_sample_rate`): e.g. opus only at 48000 Hz, mp3 at the rates MP3 defines."""
+    rules = []
+    for audio_format in AudioFormat:
+        spec = audio_format.spec
+        allowed = (spec.fixed_rate,) if spec.fixed_rate is not None else spec.rates
+        if allowed is not None:
+            chosen = {
+                "properties": {"format": {"const": audio_format.value}},
+                "required": ["format"],
+            }
+            rates = {"properties": {"sample_rate": {"enum": [*allowed, None]}}}
+            rules.append({"if": chosen, "then": rates})
+    schema.setdefault("allOf", []).extend(rules)
+
+
+def _speech_request_schema(schema: dict[str, Any]) -> None:
+    schema["examples"] = [{"text": "Hello from Vocalis.", "voice": "en_US-joe-medium"}]
+    rates_by_format(schema)
+
+
+class SpeechRequest(RequestBody):
+    model_config = ConfigDict(json_schema_extra=_speech_request_schema)
+
+    text: SpeechText = Field(
+        description="What to say; numbers, money and dates are read out in words. At most "
+        "VOCALIS_MAX_TEXT_CHARS characters (default 5000).",
+        json_schema_extra=limited_by(maxLength="max_text_chars"),
     )
-
-    text: str = Field(description="What to say; numbers, money and dates are read out in words.")
     voice: str | None = Field(
         None, description="Voice id from GET /v1/voices; the default voice if omitted."
     )

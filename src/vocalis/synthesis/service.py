@@ -2,6 +2,10 @@
 
 A request flows admit → reserve quota → synthesize (or read the cache) → encode and mark →
 settle the quota at the real duration, and on any failure, refund in full.
+
+Admission refuses in order of cost: empty or too long as sent, a voice the key may not use,
+a quota that cannot cover the characters sent — all before the text is normalized — then,
+once normalized, a text whose words read out are too long.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from vocalis.audio.encoders import StreamEncoder, encode
 from vocalis.audio.formats import AudioFormat, output_rate
 from vocalis.audio.marking import Marker, ai_tags
 from vocalis.engine import PreparedText, SpeechEngine
+from vocalis.engine.text import character_count
 from vocalis.engine.voice import NothingToSpeak
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import Forbidden, InvalidInput
 from vocalis.synthesis.cache import CachedSpeech, SpeechCache, cache_key
 from vocalis.usage import quota
+from vocalis.usage.ledger import ReservationLedger
 from vocalis.usage.quota import QuotaFigures, Reservation
 
 ENGINE_VERSION = f"vocalis-{__version__}/piper-{package_version('piper-tts')}/marking-1"
@@ -75,25 +81,101 @@ class Accounting:
     cache: SpeechCache
     cache_hits_count: bool
     marker: Marker
+    ledger: ReservationLedger
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """How long a text may be as sent, and read out (numbers, money and dates in words)."""
+
+    max_chars: int
+    max_spoken_chars: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The request being served, as its reservation row and usage event name it."""
+
+    request_id: str
+    method: str
+    endpoint: str
+    client_ip: str | None
+    text_hash: str | None
+
+
+def check_length(text: str, limits: TextLimits) -> int:
+    """The characters of `text` as sent (what is billed), or a 422 when there are too many."""
+    if not text.strip():
+        raise NothingToSpeak("text is empty")
+    characters = character_count(text)
+    if characters > limits.max_chars:
+        raise TextTooLong(
+            f"text has {characters} characters; the limit is {limits.max_chars}",
+            extra={"max_characters": limits.max_chars},
+        )
+    return characters
 
 
 async def admit_text(
-    engine: SpeechEngine, principal: Principal, text: str, voice: str | None, *, max_chars: int
+    engine: SpeechEngine,
+    principal: Principal,
+    text: str,
+    voice: str | None,
+    *,
+    limits: TextLimits,
+    quota_check: QuotaCheck,
 ) -> PreparedText:
-    """Check the text and the voice before any quota or inference is spent on them.
-
-    Normalization runs in a thread: a job's 100,000 characters take a fifth of a second."""
-    if not text.strip():
-        raise NothingToSpeak("text is empty")
-    if len(text) > max_chars:
-        raise TextTooLong(
-            f"text has {len(text)} characters; the limit is {max_chars}",
-            extra={"max_characters": max_chars},
-        )
-    prepared = await asyncio.to_thread(engine.prepare, text, voice)
-    if not principal.may_use_voice(prepared.voice.id):
-        raise VoiceNotAllowed(f"this API key may not use the voice '{prepared.voice.id}'")
+    """Check the text, the voice and the quota before anything proportional to the text is
+    spent, then normalize it in a thread and bound its words."""
+    characters = check_length(text, limits)
+    voice_id = check_voice(engine, principal, voice)
+    await quota_check(principal, characters)
+    prepared = await asyncio.to_thread(engine.prepare, text, voice_id)
+    check_spoken_length(prepared, limits)
     return prepared
+
+
+def check_voice(engine: SpeechEngine, principal: Principal, voice: str | None) -> str:
+    """The id of the voice asked for (or the default one), if it exists and the key may use it."""
+    voice_id = engine.voice(voice).id
+    if not principal.may_use_voice(voice_id):
+        raise VoiceNotAllowed(f"this API key may not use the voice '{voice_id}'")
+    return voice_id
+
+
+def check_spoken_length(prepared: PreparedText, limits: TextLimits) -> None:
+    spoken = prepared.spoken_characters
+    if spoken > limits.max_spoken_chars:
+        raise TextTooLong(
+            f"text has {prepared.characters} characters (the limit is {limits.max_chars}), "
+            f"which read out in words come to {spoken} characters (the limit is "
+            f"{limits.max_spoken_chars}); shorten the text or write fewer numbers",
+            extra={
+                "max_characters": limits.max_chars,
+                "spoken_characters": spoken,
+                "max_spoken_characters": limits.max_spoken_chars,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """A cheap read that refuses (429) a request its account cannot pay for, before the text is
+    even normalized; the reservation later is still the atomic decision."""
+
+    database: Database
+    clock: Clock
+
+    async def __call__(self, principal: Principal, characters: int) -> None:
+        async with self.database.session() as session:
+            await quota.precheck(
+                session,
+                account_id=principal.account_id,
+                key_id=principal.key_id,
+                characters=characters,
+                audio_ms=1,  # any synthesis makes some audio: an exhausted allowance refuses now
+                now=self.clock.now(),
+            )
 
 
 def rendition(
@@ -122,9 +204,10 @@ async def speak(
     *,
     engine: SpeechEngine,
     accounting: Accounting,
+    ticket: Ticket,
 ) -> Spoken:
     """The whole file: from the cache, or reserve quota, synthesize, then charge the real
-    duration — or refund everything if anything fails."""
+    duration — or refund everything if anything fails or the caller stops waiting."""
     key = speech_key(prepared, how)
     cached = await accounting.cache.get(key)
     if cached is not None:
@@ -133,7 +216,7 @@ async def speak(
             cached.content, cached.media_type, cached.audio_ms, cached.sample_rate, True
         )
         return Spoken(hit, figures)
-    reservation = await _reserve(principal, prepared, how, accounting)
+    reservation = await _reserve(principal, prepared, how, engine, accounting, ticket)
     try:
         speech = await synthesize_file(
             engine, prepared, how, marker=accounting.marker, created=accounting.clock.now()
@@ -205,6 +288,7 @@ async def open_stream(
     *,
     engine: SpeechEngine,
     accounting: Accounting,
+    ticket: Ticket,
 ) -> SpeechStream:
     """Reserve (or charge a cache hit) now, so refusals are still clean JSON errors."""
     cached = await accounting.cache.get(speech_key(prepared, how))
@@ -212,7 +296,7 @@ async def open_stream(
         await _charge_cache_hit(principal, prepared, cached, accounting)
         progress = StreamProgress(prepared.characters, cached.audio_ms, len(cached.content))
         return SpeechStream(_replay(cached.content), True, progress)
-    reservation = await _reserve(principal, prepared, how, accounting)
+    reservation = await _reserve(principal, prepared, how, engine, accounting, ticket)
     progress = StreamProgress()
     chunks = _synthesize_stream(prepared, how, reservation, engine, accounting, progress)
     # Start it here: a started generator always runs its settlement, even if the client is
@@ -238,7 +322,7 @@ async def _synthesize_stream(
     accounting: Accounting,
     progress: StreamProgress,
 ) -> AsyncIterator[bytes]:
-    spoken_chars = spoken_samples = 0
+    delivered_sentences = delivered_samples = 0
     rate = prepared.voice.sample_rate
     try:
         encoder = await asyncio.to_thread(
@@ -246,19 +330,20 @@ async def _synthesize_stream(
         )
         async for sentence in engine.stream(prepared, how.speed):
             chunk = await asyncio.to_thread(encoder.write, sentence.samples)
-            spoken_samples += len(sentence.samples)
-            spoken_chars += len(sentence.text) + (1 if sentence.index else 0)
             progress.audio_bytes += len(chunk)
             if chunk or sentence.index == 0:  # the first sentence always answers
                 yield chunk
+            delivered_sentences += 1  # the consumer took it: paid for from here on
+            delivered_samples += len(sentence.samples)
         tail = await asyncio.to_thread(encoder.finish)
-        spoken_chars = prepared.characters
         progress.audio_bytes += len(tail)
         if tail:
             yield tail
     finally:
-        progress.characters = min(spoken_chars, prepared.characters)
-        progress.audio_ms = round(spoken_samples / rate * 1000)
+        # What the client got: the characters its sentences stand for and their audio; a
+        # stream cut short pays for no more than that.
+        progress.characters = prepared.characters_through(delivered_sentences)
+        progress.audio_ms = round(delivered_samples / rate * 1000)
         # Runs on success, failure and client disconnect alike; shielded so that a cancelled
         # request still settles its account.
         with anyio.CancelScope(shield=True):
@@ -272,9 +357,24 @@ async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[
 
 
 async def _reserve(
-    principal: Principal, prepared: PreparedText, how: Rendition, accounting: Accounting
+    principal: Principal,
+    prepared: PreparedText,
+    how: Rendition,
+    engine: SpeechEngine,
+    accounting: Accounting,
+    ticket: Ticket,
 ) -> Reservation:
-    estimate = quota.estimate_audio_ms(prepared.characters, how.speed, accounting.chars_per_second)
+    """Take the quota, and leave a row saying so, in one transaction (see usage.ledger)."""
+    estimate = engine.expected_duration_ms(prepared, how.speed, accounting.chars_per_second)
+    hold = accounting.ledger.hold(
+        request_id=ticket.request_id,
+        method=ticket.method,
+        endpoint=ticket.endpoint,
+        client_ip=ticket.client_ip,
+        text_hash=ticket.text_hash,
+        voice=prepared.voice.id,
+        language=prepared.voice.language,
+    )
     async with accounting.database.session(write=True) as session:
         return await quota.reserve(
             session,
@@ -283,6 +383,7 @@ async def _reserve(
             characters=prepared.characters,
             audio_ms=estimate,
             now=accounting.clock.now(),
+            hold=hold,
         )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vocalis.usage.recorder import UsageRecord
+from vocalis.usage.recorder import INTERRUPTED_STATUS, UsageRecord
 
 
 class UsageMiddleware:
@@ -30,8 +31,12 @@ class UsageMiddleware:
                 status = message["status"]
             await send(message)
 
+        outcome = None
         try:
             await self.app(scope, receive, capture_status)
+        except asyncio.CancelledError:  # the server is stopping: it gave up on this request
+            status, outcome = INTERRUPTED_STATUS, "interrupted"
+            raise
         finally:
             state: dict[str, Any] = scope.get("state", {})
             principal = state.get("principal")
@@ -48,6 +53,7 @@ class UsageMiddleware:
                         status_code=status,
                         latency_ms=round((time.perf_counter() - started) * 1000),
                         client_ip=state.get("client_ip"),
+                        outcome=outcome,
                         **state.get("usage", {}),
                     )
                 )

@@ -35,6 +35,43 @@ class UsageEvent(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     client_ip: Mapped[str | None] = mapped_column(String(45))
     text_hash: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # see OUTCOMES
+
+
+OUTCOMES = ("completed", "failed", "canceled", "interrupted")
+"""completed: answered; failed: refused or broke; canceled: the client hung up (or canceled
+its job) and was refunded; interrupted: the process died mid-request and a sweep refunded it."""
+
+
+class QuotaReservation(Base):
+    """Quota taken by a synchronous request that is still running, written in the same
+    transaction as the counters it moved.
+
+    Settling or refunding deletes the row in the transaction that corrects the counters, so a
+    reservation is given back exactly once. The process serving the request keeps
+    `lease_expires_at` in the future; a row whose lease ran out belongs to a process that died
+    (`kill -9`, a crash, a lost machine): any process sweeps it — refund, and a usage event
+    marked `interrupted` in its place.
+    """
+
+    __tablename__ = "quota_reservations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40), index=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    characters: Mapped[int] = mapped_column(BigInteger)
+    audio_ms: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    lease_expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_id: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(8))
+    endpoint: Mapped[str] = mapped_column(String(200))
+    voice: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(20))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    text_hash: Mapped[str | None] = mapped_column(String(16))
 
 
 class UsageDaily(Base):

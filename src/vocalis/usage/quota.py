@@ -1,9 +1,15 @@
 """Dual monthly quotas: characters and audio seconds, reserved atomically, settled exactly.
 
-At admission a request reserves its normalized characters and an estimate of its audio length
-in one conditional UPDATE per counter (`… WHERE used + n <= limit`), so concurrent requests can
-never overspend: the database decides, not a read-then-write in Python. After synthesis the
-seconds are corrected to the real duration; failed work is refunded in full.
+Characters are the characters of the text as sent (what a customer can count before sending);
+audio seconds are the length of the audio made. At admission a request reserves its characters
+and an estimate of its audio length (erring long: see `SpeechEngine.expected_duration_ms`) in one
+conditional UPDATE per counter (`… WHERE used + n <= limit`), so concurrent requests can never
+overspend: the database decides, not a read-then-write in Python. After synthesis the seconds
+are corrected to the real duration; failed or abandoned work is refunded.
+
+A synchronous request's reservation is also a row (`QuotaReservation`), written with the
+counters and deleted with their correction, so a process that dies mid-request leaves a record
+that another process sweeps (see `vocalis.usage.ledger`). Jobs keep theirs on the job row.
 
 Periods are calendar months in UTC unless billing set another period on the account; a request
 after `period_end` starts a new period and zeroes the counters (lazily, no scheduler needed).
@@ -16,11 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.kit.errors import NotFound, TooManyRequests
+from vocalis.kit.ids import new_id
+from vocalis.usage.models import QuotaReservation
 
 
 class QuotaExceeded(TooManyRequests):
@@ -77,17 +85,29 @@ class Reservation:
     characters: int
     audio_ms: int
     period_start: datetime
+    id: str | None = None  # the QuotaReservation row, for requests (jobs have their own row)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a request's reservation row records: who holds it, until when, and what a usage
+    event needs if the process holding it dies."""
+
+    owner: str
+    lease_expires_at: datetime
+    request_id: str
+    method: str
+    endpoint: str
+    voice: str | None = None
+    language: str | None = None
+    client_ip: str | None = None
+    text_hash: str | None = None
 
 
 def calendar_month(now: datetime) -> tuple[datetime, datetime]:
     start = datetime(now.year, now.month, 1, tzinfo=UTC)
     end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
     return start, end
-
-
-def estimate_audio_ms(characters: int, speed: float, chars_per_second: float) -> int:
-    """Expected audio length at admission; corrected to the real length after synthesis."""
-    return math.ceil(characters / (chars_per_second * speed) * 1000)
 
 
 async def reserve(
@@ -98,8 +118,10 @@ async def reserve(
     characters: int,
     audio_ms: int,
     now: datetime,
+    hold: Hold | None = None,
 ) -> Reservation:
-    """Take `characters` and `audio_ms` from the account (and the key's cap) or raise 429."""
+    """Take `characters` and `audio_ms` from the account (and the key's cap) or raise 429;
+    with a `hold`, record the reservation as a row in the same transaction."""
     period_start = await _start_new_period_if_due(session, account_id, now)
     try:
         async with session.begin_nested():
@@ -107,14 +129,51 @@ async def reserve(
     except _Short as short:
         figures = await read_quota(session, account_id, now, key_id=key_id)
         raise _exceeded(short.what, characters, audio_ms, figures, now) from None
-    return Reservation(account_id, key_id, characters, audio_ms, period_start)
+    reservation = Reservation(account_id, key_id, characters, audio_ms, period_start)
+    if hold is None:
+        return reservation
+    row = QuotaReservation(
+        id=new_id("rsv"),
+        account_id=account_id,
+        key_id=key_id,
+        characters=characters,
+        audio_ms=audio_ms,
+        period_start=period_start,
+        created_at=now,
+        **vars(hold),
+    )
+    session.add(row)
+    await session.flush()
+    return Reservation(account_id, key_id, characters, audio_ms, period_start, row.id)
+
+
+async def precheck(
+    session: AsyncSession,
+    *,
+    account_id: str,
+    key_id: str,
+    characters: int,
+    audio_ms: int,
+    now: datetime,
+) -> None:
+    """Refuse at once (429) a request that cannot fit, before any work proportional to its text
+    is spent on it. Only a read: `reserve` still decides, atomically."""
+    figures = await read_quota(session, account_id, now, key_id=key_id)
+    key = figures.as_dict().get("key_characters")
+    if key is not None and characters > key["remaining"]:
+        raise _exceeded("key", characters, audio_ms, figures, now)
+    if characters > figures.chars_remaining or audio_ms > figures.seconds_remaining * 1000:
+        raise _exceeded("account", characters, audio_ms, figures, now)
 
 
 async def settle(
     session: AsyncSession, reservation: Reservation, audio_ms: int, characters: int | None = None
-) -> None:
+) -> bool:
     """Replace the estimate with the real duration (and, for a stream cut short, the characters
-    really spoken) — in the reservation's period only."""
+    it stood for) — in the reservation's period only. False when the reservation was already
+    given back (a sweep took it for a dead process's): then nothing changes."""
+    if not await _release_row(session, reservation):
+        return False
     spoken = (
         reservation.characters if characters is None else min(characters, reservation.characters)
     )
@@ -133,25 +192,23 @@ async def settle(
             .where(ApiKey.id == reservation.key_id)
             .values(period_chars_used=ApiKey.period_chars_used - (reservation.characters - spoken))
         )
+    return True
 
 
-async def refund(session: AsyncSession, reservation: Reservation) -> None:
-    """Give back everything a failed request reserved (if its period is still current)."""
-    result = await session.execute(
-        update(Account)
-        .where(Account.id == reservation.account_id)
-        .where(Account.period_start == reservation.period_start)
-        .values(
-            chars_used=Account.chars_used - reservation.characters,
-            audio_ms_used=Account.audio_ms_used - reservation.audio_ms,
-        )
+async def refund(session: AsyncSession, reservation: Reservation) -> bool:
+    """Give back everything a failed request reserved (if its period is still current).
+    False when it was already given back."""
+    return await settle(session, reservation, audio_ms=0, characters=0)
+
+
+async def _release_row(session: AsyncSession, reservation: Reservation) -> bool:
+    """Delete the reservation's row, if it has one; True when this call is the one that did."""
+    if reservation.id is None:
+        return True
+    deleted = await session.execute(
+        delete(QuotaReservation).where(QuotaReservation.id == reservation.id)
     )
-    if result.rowcount:
-        await session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == reservation.key_id)
-            .values(period_chars_used=ApiKey.period_chars_used - reservation.characters)
-        )
+    return deleted.rowcount == 1
 
 
 async def read_quota(

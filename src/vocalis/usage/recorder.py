@@ -45,6 +45,17 @@ class UsageRecord:
     audio_bytes: int = 0
     cache_hit: bool = False
     text_hash: str | None = None
+    outcome: str | None = None  # None: derived from the status code
+
+
+CLIENT_CLOSED_REQUEST = 499  # the client hung up before the answer was ready
+INTERRUPTED_STATUS = 503  # the server stopped (or died) before it answered
+
+
+def outcome_of(status_code: int) -> str:
+    if status_code == CLIENT_CLOSED_REQUEST:
+        return "canceled"
+    return "completed" if status_code < 400 else "failed"
 
 
 def text_fingerprint(text: str, pepper: str) -> str:
@@ -73,7 +84,8 @@ class UsageRecorder:
 
     async def close(self, timeout: float = 10.0) -> None:
         try:
-            await asyncio.wait_for(self.flush(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see kit.wakeup
+                await self.flush()
         except TimeoutError:
             log.warning("usage recorder closed with %d events unwritten", self._queue.qsize())
         if self._task is not None:
@@ -108,7 +120,15 @@ class UsageRecorder:
 
 async def store_usage(session: AsyncSession, records: list[UsageRecord]) -> None:
     """Insert the events and add them onto their daily aggregates, in the caller's transaction."""
-    await session.execute(insert(UsageEvent), [asdict(record) for record in records])
+    if not records:
+        return
+    await session.execute(
+        insert(UsageEvent),
+        [
+            asdict(record) | {"outcome": record.outcome or outcome_of(record.status_code)}
+            for record in records
+        ],
+    )
     await upsert_adding(
         session, UsageDaily.__table__, _daily_rows(records), keys=list(_BUCKET), add=list(_SUMS)
     )

@@ -93,3 +93,7 @@ class UsageEventOut(BaseModel):
     latency_ms: int
     client_ip: str | None
     text_hash: str | None
+    outcome: str | None = Field(
+        description="completed, failed, canceled (client hung up; refunded) or interrupted "
+        "(the server stopped mid-request; refunded)"
+    )
