@@ -74,7 +74,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url, echo=settings.database_echo)
+        database = Database(
+            settings.database_url,
+            echo=settings.database_echo,
+            connect_timeout=settings.database_connect_timeout_seconds,
+        )
         engine = build_engine(settings, registry)
         usage = UsageRecorder(database)
         app_clock = clock or Clock()

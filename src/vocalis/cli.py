@@ -72,7 +72,9 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run one async database task and report domain errors as a clean message, not a trace."""
 
     async def main() -> T:
-        database = Database(settings.database_url)
+        database = Database(
+            settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+        )
         try:
             return await work(database)
         finally:
@@ -143,7 +145,11 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
     from vocalis.jobs.storage import AudioStore
     from vocalis.jobs.urls import SystemResolver
 
-    database = Database(settings.database_url, echo=settings.database_echo)
+    database = Database(
+        settings.database_url,
+        echo=settings.database_echo,
+        connect_timeout=settings.database_connect_timeout_seconds,
+    )
     engine = build_engine(settings)
     await engine.start()
     if not engine.ready:
@@ -340,7 +346,10 @@ def keys_create(
         typer.Option(help="Comma-separated client addresses/CIDRs allowed (default: any)."),
     ] = None,
     expires_in_days: Annotated[
-        int | None, typer.Option(min=1, help="Expire the key after this many days.")
+        int | None,
+        typer.Option(
+            min=1, max=36500, help="Expire the key after this many days (at most 100 years)."
+        ),
     ] = None,
 ) -> None:
     """Create an API key. The key is printed alone on the last line of stdout, once."""

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./data/vocalis.db"
     database_echo: bool = False
+    database_connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long to wait for a database connection before answering 503"
+    )
     storage_path: Path = Path("./data/storage")
     dev_key_file: Path = Path("./data/dev-api-key")
 

@@ -213,6 +213,12 @@ async def test_limits_and_expiry_must_fit_what_the_database_stores(
     )
     assert (naive.status_code, naive.json()["code"]) == (422, "invalid_expiry")
     assert "timezone" in naive.json()["detail"]
+    beyond = await client.post(  # year 9999 in UTC-14 is year 10000 in UTC
+        "/admin/api/keys",
+        json={"account_id": account["id"], "expires_at": "9999-12-31T23:59:59-14:00"},
+        headers=admin,
+    )
+    assert (beyond.status_code, beyond.json()["code"]) == (422, "invalid_expiry")
 
     issued = await client.post(
         "/admin/api/keys",

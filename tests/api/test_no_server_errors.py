@@ -1,5 +1,6 @@
 """Inputs past what the database can hold, and a database that is gone: 4xx and 503, never 500."""
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -82,3 +83,30 @@ async def test_sqlite_whose_directory_disappeared_answers_503(
             shutil.rmtree(folder, ignore_errors=True)  # created at start: a volume unmounted,
         await app.state.services.database.dispose()  # and the connections open on it lost
         await _assert_database_unavailable(client)
+
+
+async def test_postgresql_that_stops_answering_answers_503(
+    make_settings: Callable[..., Settings], voices: VoiceRegistry
+) -> None:
+    """A host that accepts the connection and then says nothing (a hung server, a black-holed
+    route): the driver gives up with a timeout, not a connection error."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers; the client gives up
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    hung = f"postgresql+asyncpg://vocalis@127.0.0.1:{port}/vocalis"
+    settings = make_settings(
+        database_url=hung, worker="external", database_connect_timeout_seconds=1
+    )
+    try:
+        async with _serving(settings, voices) as (_app, client):
+            response = await client.get(
+                "/v1/usage/quota", headers={"X-API-Key": generate_api_key()}
+            )
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] == "timed_out"
+            assert int(response.headers["retry-after"]) > 0
+    finally:
+        server.close()

@@ -23,7 +23,7 @@ from vocalis.app import create_app
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs.urls import Resolver
-from vocalis.jobs.webhooks import MAX_PER_DESTINATION
+from vocalis.jobs.webhooks import MAX_PER_ACCOUNT, MAX_PER_DESTINATION
 from vocalis.kit.clock import Clock, ManualClock
 
 SLOW = {"webhook_timeout_seconds": 20}  # a held receiver stays in flight for the whole test
@@ -351,6 +351,41 @@ async def test_one_receiver_gets_only_a_few_deliveries_at_once(
         release.set()
         for job_id in job_ids:
             assert (await _deliveries_settled(client, job_id, headers))["status"] == "succeeded"
+    assert len({hook.headers["webhook-id"] for hook in receiver.received}) == count
+
+
+class LoopbackDns:
+    """Every host name is this machine: many receivers' names, one real receiver."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+
+async def test_one_account_gets_only_its_share_however_many_hosts_it_uses(
+    make_app: Callable[..., Any], receiver: Receiver
+) -> None:
+    release = asyncio.Event()
+    count = MAX_PER_ACCOUNT + 2  # each to a host of its own: the per-host limit never binds
+    receiver.script = [Hold(release)] * count
+    other = Receiver()
+    async with (
+        ReceiverServer(other),
+        make_app(resolver=LoopbackDns(), **SLOW) as app,
+        client_for(app) as client,
+    ):
+        greedy = {"X-API-Key": await create_key(app, "greedy@example.com")}
+        urls = [f"http://host{i}.example.test:{receiver.port}/hook" for i in range(count)]
+        job_ids = [await _job_with_hook(client, greedy, url) for url in urls]
+        for job_id in job_ids:
+            await wait_for_job(client, job_id, greedy, {"succeeded"})
+        await receiver.wait_for(MAX_PER_ACCOUNT)
+        polite = {"X-API-Key": await create_key(app, "polite@example.com")}
+        await _job_with_hook(client, polite, other.url)
+        await other.wait_for(1)  # sent while the greedy account's share is all in flight
+        assert len(receiver.received) == MAX_PER_ACCOUNT
+        release.set()
+        for job_id in job_ids:
+            assert (await _deliveries_settled(client, job_id, greedy))["status"] == "succeeded"
     assert len({hook.headers["webhook-id"] for hook in receiver.received}) == count
 
 

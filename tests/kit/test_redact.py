@@ -1,6 +1,7 @@
 """Secrets masked in text that leaves the process: error messages and log lines."""
 
 import logging
+import time
 
 import pytest
 
@@ -78,3 +79,20 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+
+
+@pytest.mark.parametrize("unit", ["a://:", "a://x:y", "?api_key=", "sk_live_", "x://u:p@@"])
+def test_masking_is_linear_in_the_line(unit: str) -> None:
+    """Log lines carry client input (a query string): a pattern that rescans the rest of the
+    line from every "scheme://x:" froze a server for seconds on one 64 KB request line."""
+
+    def seconds(text: str) -> float:
+        best = float("inf")
+        for _ in range(5):
+            started = time.thread_time()
+            redact(text)
+            best = min(best, time.thread_time() - started)
+        return best
+
+    small, large = unit * (8000 // len(unit)), unit * (64000 // len(unit))
+    assert seconds(large) / max(seconds(small), 1e-3) <= 12  # 8 times the text: linear

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from vocalis.accounts.models import ApiKey
 from vocalis.accounts.service import DEFAULT_SCOPES, Scope
@@ -92,6 +92,17 @@ class KeyCreate(RequestBody):
     expires_at: AwareDatetime | None = Field(
         None, description="With a time zone (e.g. 2027-06-30T00:00:00Z), and in the future"
     )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC: a time zone that pushes it past year 9999 cannot be."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("expires_at is out of range once converted to UTC") from None
 
 
 class KeyCreated(BaseModel):

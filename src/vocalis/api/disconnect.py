@@ -15,8 +15,7 @@ from typing import TypeVar
 
 from starlette.requests import Request
 
-from vocalis.kit.errors import VocalisError
-from vocalis.usage.recorder import CLIENT_CLOSED_REQUEST
+from vocalis.kit.errors import CLIENT_CLOSED_REQUEST, VocalisError
 
 T = TypeVar("T")
 
@@ -35,18 +34,14 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     listener = asyncio.create_task(_disconnected(request))
     try:
         await asyncio.wait({task, listener}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # the request itself is cancelled (server shutdown)
-        task.cancel()
-        await asyncio.wait({task})  # let the work give back what it holds first
-        raise
-    finally:
+    finally:  # also when this request is cancelled itself (the server is shutting down)
         listener.cancel()
-        with suppress(asyncio.CancelledError):
+        with suppress(asyncio.CancelledError, Exception):
             await listener
-    if not task.done():
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # let the work give back what it holds first
+    if task.cancelled():
         raise ClientDisconnected("the client closed the connection before the audio was ready")
     return task.result()
 

@@ -31,12 +31,14 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 DATABASE_RETRY_AFTER_S = 5
 
-# When the database cannot be reached (as opposed to a query that is wrong): SQLite's primary
-# result codes BUSY, LOCKED, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB; PostgreSQL's
-# SQLSTATE classes 08 connection, 28 authorization, 3D unknown database, 53 insufficient
-# resources, 57 operator intervention (shutdown, starting up, statement canceled).
-_SQLITE_UNAVAILABLE = {5, 6, 10, 11, 13, 14, 15, 26}
-_POSTGRES_UNAVAILABLE = {"08", "28", "3D", "53", "57"}
+# When the database cannot serve the request now (as opposed to a query that is wrong): SQLite's
+# primary result codes BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL; PostgreSQL's SQLSTATE
+# classes 08 connection, 28 authorization, 3D unknown database, 40 transaction rollback
+# (deadlock, serialization failure: a retry succeeds), 53 insufficient resources, 57 operator
+# intervention (shutdown, starting up, statement canceled). A corrupt file is not "retry later":
+# it stays a 500 and is logged.
+_SQLITE_UNAVAILABLE = {5, 6, 10, 13, 14, 15}
+_POSTGRES_UNAVAILABLE = {"08", "28", "3D", "40", "53", "57"}
 # Raised by the driver before SQLAlchemy wraps anything: connection refused or reset, unknown host.
 _CONNECT_ERRORS = (ConnectionError, socket.gaierror)
 
@@ -136,9 +138,22 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
+    """Something the request waited on gave up (a database host that stopped answering makes
+    the driver raise this, not a connection error): unavailable for now, not a bug."""
+    log.warning("timed out in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        503,
+        "the server could not finish in time; try again shortly",
+        "timed_out",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VocalisError, _vocalis_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for database_error in (DBAPIError, PoolTimeout, *_CONNECT_ERRORS):
         app.add_exception_handler(database_error, _database_error)
+    app.add_exception_handler(TimeoutError, _timed_out)

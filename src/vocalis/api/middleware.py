@@ -60,9 +60,13 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_context)
         except asyncio.CancelledError:
             # The server gave up on the request (its shutdown grace period is over); the work
-            # below has given back what it held. Say so, rather than let the server answer 500.
+            # below has given back what it held. Say so, rather than let the server answer 500;
+            # this is the outermost layer of the request's task, so the cancellation ends here.
             if started:
                 raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
             await _send_json(
                 send_with_context,
                 503,

@@ -18,9 +18,10 @@ from pydantic import BaseModel
 from vocalis.api.errors import ErrorBody
 from vocalis.config import Settings
 from vocalis.kit.schemas import SETTING_LIMITS
-from vocalis.synthesis import openai
 
 COMPONENTS = "#/components/schemas/{model}"
+# Routes that answer errors in OpenAI's shape carry this in their operation (`openapi_extra`).
+OPENAI_SHAPE = "x-vocalis-openai-errors"
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 DESCRIPTIONS = {
@@ -36,7 +37,7 @@ DESCRIPTIONS = {
     "`empty_text`, `unknown_voice`, ...)",
     429: "Too many requests or over quota: `rate_limited`, `quota_exceeded`, `too_many_jobs`",
     503: "Try again after `Retry-After` seconds: `database_unavailable`, `engine_not_ready`, "
-    "`queue_full`, `shutting_down`",
+    "`timed_out`, `queue_full`, `shutting_down`",
 }
 OPENAI_DESCRIPTIONS = {
     400: "Invalid request, in OpenAI's error shape (validation errors are 400s, as at OpenAI)",
@@ -95,16 +96,10 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
 def declare_errors(schema: dict[str, Any]) -> None:
     for model in (ErrorBody, OpenAIError):
         _add_component(schema, model)
-    openai_operations = {
-        (method, route.path_format)
-        for route in openai.router.routes
-        if isinstance(route, openai.OpenAIErrorsRoute)
-        for method in route.methods
-    }
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            key = (method.upper(), path)
-            _declare_operation_errors(operation, *key, openai_shape=key in openai_operations)
+            openai_shape = operation.pop(OPENAI_SHAPE, False)  # set by the route's class
+            _declare_operation_errors(operation, method.upper(), path, openai_shape=openai_shape)
     _drop_unused(schema, FASTAPI_VALIDATION_SCHEMAS)
 
 

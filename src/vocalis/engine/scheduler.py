@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 
 from vocalis.engine.device import InferenceDevice, default_concurrency
 from vocalis.engine.registry import VoiceRegistry
-from vocalis.engine.sentences import MAX_SENTENCE_CHARS, split_sentences
+from vocalis.engine.sentences import MAX_SENTENCE_CHARS, ends_a_sentence, split_sentences
 from vocalis.engine.text import character_count, has_speech, normalize
 from vocalis.engine.voice import EngineNotReady, NothingToSpeak, SynthesisFailed, VoiceInfo
 from vocalis.kit.errors import VocalisError
@@ -58,7 +59,8 @@ class PreparedText:
 
 @dataclass(frozen=True)
 class SpokenSentence:
-    """One sentence of audio, including the pause that precedes it (none for the first)."""
+    """One sentence of audio, including the pause that precedes it (none for the first, nor
+    after a piece that was cut from the middle of a long sentence)."""
 
     index: int
     text: str
@@ -100,6 +102,7 @@ class SpeechEngine:
         self.in_flight = 0  # sentences being synthesized right now
         self.sentences_spoken = 0  # since start: lets tests and metrics watch progress
         self.texts_prepared = 0  # since start: normalization is work a refusal should not cost
+        self._counting = threading.Lock()  # `prepare` runs in threads
 
     async def start(self) -> None:
         """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
@@ -141,7 +144,8 @@ class SpeechEngine:
 
         CPU work linear in the text: call it from a thread."""
         voice = self.voice(voice_id)
-        self.texts_prepared += 1
+        with self._counting:
+            self.texts_prepared += 1
         normalized = normalize(text, voice.language)
         if not has_speech(normalized):
             raise NothingToSpeak("text contains nothing to speak")
@@ -182,8 +186,8 @@ class SpeechEngine:
                 finally:
                     self.in_flight -= 1
             self.sentences_spoken += 1
-            if index and len(pause):
-                samples = np.concatenate((pause, samples))
+            if index and len(pause) and ends_a_sentence(prepared.sentences[index - 1]):
+                samples = np.concatenate((pause, samples))  # not within a cut-up sentence
             yield SpokenSentence(index, sentence, samples)
 
     async def _infer(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:

@@ -16,6 +16,7 @@ MAX_SENTENCE_CHARS = 200  # about 10 s of speech: ~200 MB of working memory per 
 # Starts only at the first mark of a run ("?!…"), so a long run of marks is scanned once.
 _SENTENCE_END = re.compile(r"(?<![.!?…])[.!?…]+[\"')\]]*(?=\s+\S)")
 _AFTER_CLAUSE_MARK = re.compile(r"(?<=[,;:—–])")
+_SENTENCE_CLOSE = re.compile(r"[.!?…][\"')\]]*$")
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
@@ -26,6 +27,11 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     for sentence in _cut_at_sentence_ends(text):
         pieces.extend(_bounded(sentence, max_chars))
     return pieces
+
+
+def ends_a_sentence(piece: str) -> bool:
+    """Whether `piece` ends where its sentence does (rather than being cut from a long one)."""
+    return _SENTENCE_CLOSE.search(piece) is not None
 
 
 def _cut_at_sentence_ends(text: str) -> list[str]:

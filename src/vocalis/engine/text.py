@@ -49,7 +49,7 @@ _SPACE = re.compile(r"\s+")
 # Every number pattern starts only where a run of digits starts, so each run is tried once and
 # every rule stays linear in the text (a pattern free to start mid-run retries the rest of the
 # run from each digit: quadratic on a long run).
-_NUMBER = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_NUMBER = r"(?<!\d)(?<!\d,)(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 MAX_NUMBER_DIGITS = 15  # longer digit runs are read digit by digit, never converted to a number
 
 
@@ -65,9 +65,9 @@ def normalize(text: str, language: str = "en") -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def character_count(normalized: str) -> int:
-    """Billing counts Unicode code points of the normalized text."""
-    return len(normalized)
+def character_count(text: str) -> int:
+    """Characters as billing and limits count them: Unicode code points, spaces included."""
+    return len(text)
 
 
 def has_speech(normalized: str) -> bool:
@@ -103,17 +103,25 @@ def _decimal(raw: str) -> Decimal:
 
 
 def _too_long_for_words(raw: str) -> bool:
-    return len(raw.split(".")[0].replace(",", "")) > MAX_NUMBER_DIGITS
+    """A whole part or fraction too long for number words (num2words would round a fraction)."""
+    whole, _, fraction = raw.replace(",", "").partition(".")
+    return max(len(whole), len(fraction)) > MAX_NUMBER_DIGITS
+
+
+def _digits(digits: str, lang: str) -> str:
+    return " ".join(_words(int(digit), lang=lang) for digit in digits)
 
 
 def _digit_by_digit(raw: str, lang: str = "en") -> str:
-    """A run too long to be a number people say ("4 0 9 6 …"), read as its digits."""
+    """A number too long to be said as one ("4 0 9 6 …"), read digit by digit — its whole part
+    in words when that part alone is short enough, and every digit of its fraction."""
     whole, _, fraction = raw.replace(",", "").partition(".")
-    spoken = " ".join(_words(int(digit), lang=lang) for digit in whole)
+    spoken = (
+        _digits(whole, lang) if len(whole) > MAX_NUMBER_DIGITS else _words(int(whole), lang=lang)
+    )
     if fraction:
-        point = _words(Decimal("0.1"), lang=lang).split()
-        spoken += f" {point[1] if len(point) == 3 else '.'} "
-        spoken += " ".join(_words(int(digit), lang=lang) for digit in fraction)
+        point = _words(Decimal("0.1"), lang=lang).split()  # "zero point one": the point's word
+        spoken += f" {point[1] if len(point) == 3 else '.'} {_digits(fraction, lang)}"
     return spoken
 
 

@@ -55,9 +55,11 @@ EVENT_FOR_STATUS = {
 MAX_RETRY_AFTER = timedelta(hours=24)
 MAX_IN_FLIGHT = 32  # deliveries one worker sends at once
 MAX_PER_DESTINATION = 4  # of those, to any one scheme://host:port
+MAX_PER_ACCOUNT = 8  # of those, for any one account (which may have many hosts)
 LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's deadline, for the bookkeeping
 MAX_RESPONSE_BYTES = 64 * 1024  # of a receiver's answer that is read (and thrown away)
 CLAIM_PAGE = 100
+MAX_CLAIM_PAGES = 5  # read per claim: a huge backlog is worked through claim by claim
 
 
 # --- signing secrets ----------------------------------------------------------------------------
@@ -160,10 +162,11 @@ class Outcome:
 
 
 class WebhookDispatcher:
-    """Sends due deliveries concurrently: up to `max_in_flight` at once and `per_destination` to
-    any one receiver's server, claiming more as soon as a slot frees, so one tenant's slow
-    endpoint cannot hold up anyone else's events. Claims are leased, so any number of workers
-    can share the table (the limits are per worker)."""
+    """Sends due deliveries concurrently: up to `max_in_flight` at once, `per_destination` to
+    any one receiver's server and `per_account` for any one account, claiming more as soon as a
+    slot frees, so one tenant's slow endpoints (however many hosts they span) cannot hold up
+    anyone else's events. Claims are leased, so any number of workers can share the table (the
+    limits are per worker)."""
 
     def __init__(
         self,
@@ -177,6 +180,7 @@ class WebhookDispatcher:
         poll_seconds: float,
         max_in_flight: int = MAX_IN_FLIGHT,
         per_destination: int = MAX_PER_DESTINATION,
+        per_account: int = MAX_PER_ACCOUNT,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -187,10 +191,12 @@ class WebhookDispatcher:
         self._poll = poll_seconds
         self._max_in_flight = max_in_flight
         self._per_destination = per_destination
+        self._per_account = per_account
         self._wakeup = Wakeup()
         self._http: httpx.AsyncClient | None = None
         self._in_flight: dict[asyncio.Task[None], WebhookDelivery] = {}
         self._busy: Counter[str] = Counter()  # deliveries in flight, by destination
+        self._busy_accounts: Counter[str] = Counter()  # and by account
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -227,15 +233,20 @@ class WebhookDispatcher:
     def _start(self, delivery: WebhookDelivery) -> None:
         destination = destination_of(delivery.url)
         self._busy[destination] += 1
+        self._busy_accounts[delivery.account_id] += 1
         task = asyncio.create_task(self._deliver(delivery), name=f"webhook {delivery.id}")
         self._in_flight[task] = delivery
         task.add_done_callback(lambda done: self._finished(done, destination))
 
     def _finished(self, task: asyncio.Task[None], destination: str) -> None:
-        del self._in_flight[task]
-        self._busy[destination] -= 1
-        if self._busy[destination] <= 0:
-            del self._busy[destination]
+        delivery = self._in_flight.pop(task)
+        for counter, name in (
+            (self._busy, destination),
+            (self._busy_accounts, delivery.account_id),
+        ):
+            counter[name] -= 1
+            if counter[name] <= 0:
+                del counter[name]
         if not task.cancelled() and task.exception() is not None:
             # The others carry on; this one is sent again once its lease runs out.
             log.error("webhook delivery crashed", exc_info=task.exception())
@@ -267,25 +278,36 @@ class WebhookDispatcher:
             return list(claimed)
 
     async def _choose(self, session: AsyncSession, now: datetime, free: int) -> list[str]:
-        """Ids of up to `free` due deliveries whose destinations have room, oldest first."""
+        """Ids of up to `free` due deliveries whose destination and account have room, oldest
+        first. A destination or account that fills up is left out of the next pages' query, so
+        a backlog for one busy receiver is not read again and again."""
         room = Counter({d: self._per_destination - n for d, n in self._busy.items()})
-        in_flight = self._in_flight.values()
-        full = {_origin(d.url) for d in in_flight if room[destination_of(d.url)] <= 0}
+        account_room = Counter({a: self._per_account - n for a, n in self._busy_accounts.items()})
+        full = {
+            _origin(d.url) for d in self._in_flight.values() if room[destination_of(d.url)] <= 0
+        }
+        full_accounts = {account for account, left in account_room.items() if left <= 0}
         chosen: list[str] = []
         after: tuple[datetime, str] | None = None
-        while len(chosen) < free:
-            page = (await session.execute(_due_page(now, full, after))).all()
-            for delivery_id, url, _ in page:
+        for _ in range(MAX_CLAIM_PAGES):
+            page = (await session.execute(_due_page(now, full, full_accounts, after))).all()
+            for delivery_id, url, account_id, _ in page:
                 destination = destination_of(url)
-                if destination not in room:
-                    room[destination] = self._per_destination
-                if room[destination] > 0 and len(chosen) < free:
+                room.setdefault(destination, self._per_destination)
+                account_room.setdefault(account_id, self._per_account)
+                if room[destination] > 0 and account_room[account_id] > 0:
                     room[destination] -= 1
+                    account_room[account_id] -= 1
                     chosen.append(delivery_id)
+                    if len(chosen) == free:
+                        return chosen
+                if room[destination] <= 0:
+                    full.add(_origin(url))
+                if account_room[account_id] <= 0:
+                    full_accounts.add(account_id)
             if len(page) < CLAIM_PAGE:
                 break
-            _, _, last_due = page[-1]
-            after = (last_due, page[-1][0])
+            after = (page[-1][3], page[-1][0])
         return chosen
 
     async def _deliver(self, delivery: WebhookDelivery) -> None:
@@ -391,13 +413,21 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _due_page(now: datetime, full: set[str], after: tuple[datetime, str] | None) -> Select[Any]:
-    """One page of due deliveries (id, url, due time) in due order; URLs under a full origin
-    are left out here already, so a backlog for one busy receiver is not read again and again."""
-    query = select(WebhookDelivery.id, WebhookDelivery.url, WebhookDelivery.next_attempt_at)
-    query = query.where(_due(now))
+def _due_page(
+    now: datetime, full: set[str], full_accounts: set[str], after: tuple[datetime, str] | None
+) -> Select[Any]:
+    """One page of due deliveries (id, url, account, due time) in due order, leaving out URLs
+    under a full origin and accounts that have their share in flight."""
+    query = select(
+        WebhookDelivery.id,
+        WebhookDelivery.url,
+        WebhookDelivery.account_id,
+        WebhookDelivery.next_attempt_at,
+    ).where(_due(now))
     for origin in sorted(full):
         query = query.where(not_(WebhookDelivery.url.startswith(origin, autoescape=True)))
+    if full_accounts:
+        query = query.where(WebhookDelivery.account_id.not_in(sorted(full_accounts)))
     if after is not None:
         due, delivery_id = after
         query = query.where(

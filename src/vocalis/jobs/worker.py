@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,16 +22,13 @@ from vocalis.jobs.storage import AudioStore
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
+from vocalis.kit.ids import process_id
 from vocalis.kit.wakeup import Wakeup
 from vocalis.synthesis.service import rendition, synthesize_file
 
 log = logging.getLogger(__name__)
 
 MAX_HEARTBEAT_INTERVAL = 5.0  # also how soon a worker elsewhere notices a cancel
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class JobWorker:
         worker_id: str | None = None,
         on_finished: Callable[[], None] = lambda: None,
     ) -> None:
-        self.worker_id = worker_id or new_worker_id()
+        self.worker_id = worker_id or process_id()
         self._database = database
         self._engine = engine
         self._store = store

@@ -61,13 +61,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Database:
     """One engine per process; sessions are short and commit or roll back as a unit."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = 10.0) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+        elif make_url(url).get_driver_name() == "asyncpg":
+            # A server that accepts and then says nothing must not hold requests for a minute.
+            options["connect_args"] = {"timeout": connect_timeout}
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

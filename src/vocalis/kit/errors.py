@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+CLIENT_CLOSED_REQUEST = 499  # the client hung up before the answer was ready
+INTERRUPTED_STATUS = 503  # the server stopped (or died) before it answered
+
 
 class VocalisError(Exception):
     """Base class: subclasses set `status_code` and `code`; instances carry the detail text."""

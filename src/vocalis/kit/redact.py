@@ -20,9 +20,10 @@ from typing import Any
 MASK = "***"
 SECRET_QUERY_NAMES = ("api_key", "key", "token", "access_token", "password", "secret")
 
-# scheme://user:password@host: the password runs to the last "@" before any whitespace, so one
-# containing an unescaped "@" is masked whole.
-URL_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)\S*(?=@)")
+# scheme://user:password@host: the password runs to the last "@" before the path, so one
+# containing an unescaped "@" is masked whole. It may not run past a "/", "?" or "#": a pattern
+# free to scan to the end of the line from every "scheme://x:" would be quadratic in it.
+URL_PASSWORD = re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/?#]*(?=@)")
 SECRET_QUERY = re.compile(
     rf"(?P<keep>[?&;](?:{'|'.join(SECRET_QUERY_NAMES)})=)[^&;#\s\"']*", re.IGNORECASE
 )

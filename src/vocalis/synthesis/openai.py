@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vocalis.accounts.auth import SpeechCaller
 from vocalis.api.deps import EngineDep, ServicesDep
+from vocalis.api.openapi import OPENAI_SHAPE
 from vocalis.audio.formats import AudioFormat
 from vocalis.kit.errors import InvalidInput, NotFound, VocalisError
 from vocalis.kit.schemas import RequestBody, limited_by
@@ -81,6 +82,10 @@ def openai_error(
 class OpenAIErrorsRoute(APIRoute):
     """Renders every error of these routes in OpenAI's shape; validation errors are 400s, and
     so is a body FastAPI cannot even parse (not UTF-8), which it raises as an HTTPException."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        options["openapi_extra"] = {**(options.get("openapi_extra") or {}), OPENAI_SHAPE: True}
+        super().__init__(path, endpoint, **options)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

@@ -50,14 +50,14 @@ def text_limits(services: Services) -> service.TextLimits:
     return service.TextLimits(settings.max_text_chars, settings.max_spoken_chars)
 
 
-def ticket(request: Request, text: str, services: Services) -> service.Ticket:
+def ticket(request: Request, usage: dict[str, Any]) -> service.Ticket:
     route = request.scope.get("route")
     return service.Ticket(
         request_id=request.state.request_id,
         method=request.method,
         endpoint=getattr(route, "path", request.url.path)[:200],
         client_ip=request.state.client_ip,
-        text_hash=text_fingerprint(text, services.settings.key_pepper.get_secret_value()),
+        text_hash=usage["text_hash"],
     )
 
 
@@ -155,17 +155,21 @@ async def complete_file(
     """The whole file, with its cost headers, for any route; a client that hangs up before it
     is ready stops the synthesis and is refunded."""
     usage = usage_of(request, prepared, text, services)
-    spoken = await unless_disconnected(
-        request,
-        service.speak(
-            principal,
-            prepared,
-            how,
-            engine=engine,
-            accounting=accounting(services),
-            ticket=ticket(request, text, services),
-        ),
-    )
+    this_request = ticket(request, usage)
+    try:
+        spoken = await unless_disconnected(
+            request,
+            service.speak(
+                principal,
+                prepared,
+                how,
+                engine=engine,
+                accounting=accounting(services),
+                ticket=this_request,
+            ),
+        )
+    finally:
+        request.state.usage_recorded = this_request.swept
     speech = spoken.speech
     usage |= {
         "characters": prepared.characters,
@@ -226,23 +230,29 @@ async def start_stream(
 ) -> StartedStream:
     """Open an accounted stream (quota reserved now, settled when it ends) for any route."""
     usage = usage_of(request, prepared, text, services)
+    this_request = ticket(request, usage)
     stream = await service.open_stream(
         principal,
         prepared,
         how,
         engine=engine,
         accounting=accounting(services),
-        ticket=ticket(request, text, services),
+        ticket=this_request,
     )
     headers = {
         **audio_headers(prepared, how, cache_hit=stream.cache_hit),
         "Cache-Control": "no-store",
         "X-Accel-Buffering": "no",  # ask reverse proxies not to hold the stream back
     }
-    return StartedStream(stream, accounted(stream, usage), headers)
+    return StartedStream(stream, accounted(request, stream, usage, this_request), headers)
 
 
-async def accounted(stream: service.SpeechStream, usage: dict[str, Any]) -> AsyncIterator[bytes]:
+async def accounted(
+    request: Request,
+    stream: service.SpeechStream,
+    usage: dict[str, Any],
+    this_request: service.Ticket,
+) -> AsyncIterator[bytes]:
     """Pass the chunks on; when the stream ends, put what it produced into the usage event."""
     try:
         async for chunk in stream.chunks:
@@ -250,6 +260,7 @@ async def accounted(stream: service.SpeechStream, usage: dict[str, Any]) -> Asyn
     finally:
         with anyio.CancelScope(shield=True):  # a hung-up client must still be settled
             await stream.chunks.aclose()  # type: ignore[attr-defined]
+        request.state.usage_recorded = this_request.swept
         progress = stream.progress
         usage |= {
             "characters": progress.characters,

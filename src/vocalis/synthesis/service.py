@@ -92,15 +92,20 @@ class TextLimits:
     max_spoken_chars: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Ticket:
-    """The request being served, as its reservation row and usage event name it."""
+    """The request being served, as its reservation row and usage event name it.
+
+    `swept` turns True when the request finds its reservation already given back by a sweep
+    (its lease ran out, or the server is shutting down): the sweep recorded the request's usage
+    event, so the request must not record a second one."""
 
     request_id: str
     method: str
     endpoint: str
     client_ip: str | None
     text_hash: str | None
+    swept: bool = False
 
 
 def check_length(text: str, limits: TextLimits) -> int:
@@ -221,17 +226,22 @@ async def speak(
         speech = await synthesize_file(
             engine, prepared, how, marker=accounting.marker, created=accounting.clock.now()
         )
-    except BaseException:  # failures and client disconnects alike: nothing was delivered
-        await asyncio.shield(_refund(accounting.database, reservation))
-        raise
-    async with accounting.database.session(write=True) as session:
-        await quota.settle(session, reservation, speech.audio_ms)
-        figures = await quota.read_quota(
-            session, principal.account_id, accounting.clock.now(), key_id=principal.key_id
+        cached = CachedSpeech(
+            speech.content, speech.media_type, speech.audio_ms, speech.sample_rate
         )
-    await accounting.cache.put(
-        key, CachedSpeech(speech.content, speech.media_type, speech.audio_ms, speech.sample_rate)
-    )
+        await asyncio.shield(accounting.cache.put(key, cached))  # indexed even if we are left
+        # Charged last, in one transaction: up to its commit a hang-up still means a refund,
+        # and after it nothing remains that could be interrupted.
+        async with accounting.database.session(write=True) as session:
+            ticket.swept = not await quota.settle(session, reservation, speech.audio_ms)
+            figures = await quota.read_quota(
+                session, principal.account_id, accounting.clock.now(), key_id=principal.key_id
+            )
+    except BaseException:  # failures and client disconnects alike: nothing was delivered
+        await asyncio.shield(_refund(accounting, reservation, ticket))
+        raise
+    finally:
+        accounting.ledger.untrack(reservation.id)
     return Spoken(speech, figures)
 
 
@@ -298,7 +308,7 @@ async def open_stream(
         return SpeechStream(_replay(cached.content), True, progress)
     reservation = await _reserve(principal, prepared, how, engine, accounting, ticket)
     progress = StreamProgress()
-    chunks = _synthesize_stream(prepared, how, reservation, engine, accounting, progress)
+    chunks = _synthesize_stream(prepared, how, reservation, engine, accounting, progress, ticket)
     # Start it here: a started generator always runs its settlement, even if the client is
     # gone before the first byte is sent (and a failure of the first sentence is a clean 500).
     first = await anext(chunks)
@@ -321,6 +331,7 @@ async def _synthesize_stream(
     engine: SpeechEngine,
     accounting: Accounting,
     progress: StreamProgress,
+    ticket: Ticket,
 ) -> AsyncIterator[bytes]:
     delivered_sentences = delivered_samples = 0
     rate = prepared.voice.sample_rate
@@ -347,8 +358,14 @@ async def _synthesize_stream(
         # Runs on success, failure and client disconnect alike; shielded so that a cancelled
         # request still settles its account.
         with anyio.CancelScope(shield=True):
-            async with accounting.database.session(write=True) as session:
-                await quota.settle(session, reservation, progress.audio_ms, progress.characters)
+            try:
+                async with accounting.database.session(write=True) as session:
+                    settled = await quota.settle(
+                        session, reservation, progress.audio_ms, progress.characters
+                    )
+                ticket.swept = not settled
+            finally:
+                accounting.ledger.untrack(reservation.id)
 
 
 async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -376,7 +393,7 @@ async def _reserve(
         language=prepared.voice.language,
     )
     async with accounting.database.session(write=True) as session:
-        return await quota.reserve(
+        reservation = await quota.reserve(
             session,
             account_id=principal.account_id,
             key_id=principal.key_id,
@@ -385,6 +402,8 @@ async def _reserve(
             now=accounting.clock.now(),
             hold=hold,
         )
+    accounting.ledger.track(reservation.id)
+    return reservation
 
 
 async def _charge_cache_hit(
@@ -405,6 +424,10 @@ async def _charge_cache_hit(
         return await quota.read_quota(session, principal.account_id, now, key_id=principal.key_id)
 
 
-async def _refund(database: Database, reservation: Reservation) -> None:
-    async with database.session(write=True) as session:
-        await quota.refund(session, reservation)
+async def _refund(accounting: Accounting, reservation: Reservation, ticket: Ticket) -> None:
+    """Give everything back; if a sweep already did (and recorded the request), say so."""
+    try:
+        async with accounting.database.session(write=True) as session:
+            ticket.swept = not await quota.refund(session, reservation)
+    finally:
+        accounting.ledger.untrack(reservation.id)

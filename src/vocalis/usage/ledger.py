@@ -12,37 +12,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.kit.errors import INTERRUPTED_STATUS
+from vocalis.kit.ids import process_id
 from vocalis.usage import quota
 from vocalis.usage.models import QuotaReservation
-from vocalis.usage.recorder import INTERRUPTED_STATUS, UsageRecord, store_usage
+from vocalis.usage.recorder import UsageRecord, store_usage
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 100
 
 
-def new_owner_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 class ReservationLedger:
     def __init__(
         self, database: Database, clock: Clock, *, lease: timedelta, owner: str | None = None
     ) -> None:
-        self.owner = owner or new_owner_id()
+        self.owner = owner or process_id()
         self.lease = lease
         self._database = database
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._live: set[str] = set()  # reservations of requests still running here
+
+    def track(self, reservation_id: str | None) -> None:
+        """A request of this process holds `reservation_id`: keep its lease alive."""
+        if reservation_id is not None:
+            self._live.add(reservation_id)
+
+    def untrack(self, reservation_id: str | None) -> None:
+        """The request is done with it (settled, refunded, or failing to): stop renewing it, so
+        a row that could not be given back here expires and is swept."""
+        self._live.discard(reservation_id or "")
 
     def hold(self, **request: str | None) -> quota.Hold:
         """The row details for a reservation this process is about to take."""
@@ -61,23 +67,27 @@ class ReservationLedger:
             self._task.cancel()
         try:
             async with asyncio.timeout(grace):
-                while await self._own_count():
-                    await asyncio.sleep(0.05)
+                while self._live:
+                    await asyncio.sleep(0.02)
         except TimeoutError:
             pass
-        except Exception:  # the database is gone: the next process's sweep will do it
-            log.warning("could not wait for running requests to settle", exc_info=True)
+        try:
+            given_back = await self.sweep(own=True)
+        except Exception:  # the database is gone: another process's sweep will do it
+            log.warning("could not give back unfinished requests' quota", exc_info=True)
             return
-        given_back = await self.sweep(own=True)
         if given_back:
             log.warning("shutdown: gave back the quota of %d unfinished requests", given_back)
 
     async def renew(self) -> int:
-        """Push this process's leases forward; returns how many rows it holds."""
+        """Push the leases of the requests still running here forward; returns how many."""
+        live = list(self._live)
+        if not live:
+            return 0
         async with self._database.session(write=True) as session:
             result = await session.execute(
                 update(QuotaReservation)
-                .where(QuotaReservation.owner == self.owner)
+                .where(QuotaReservation.id.in_(live))
                 .values(lease_expires_at=self._clock.now() + self.lease)
             )
         return result.rowcount or 0
@@ -112,15 +122,6 @@ class ReservationLedger:
             swept += len(records)
             if len(rows) < SWEEP_BATCH:
                 return swept
-
-    async def _own_count(self) -> int:
-        async with self._database.session() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(QuotaReservation)
-                .where(QuotaReservation.owner == self.owner)
-            )
-        return count or 0
 
     async def _run(self) -> None:
         interval = self.lease.total_seconds() / 3

@@ -8,12 +8,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vocalis.usage.recorder import INTERRUPTED_STATUS, UsageRecord
+from vocalis.kit.errors import INTERRUPTED_STATUS
+from vocalis.usage.recorder import UsageRecord
 
 
 class UsageMiddleware:
     """Reads what auth and the route left in the request state; unauthenticated requests
-    (and those refused before a key was verified) leave no event."""
+    (and those refused before a key was verified) leave no event, nor do requests whose event
+    was already written for them (`usage_recorded`: a sweep gave back their reservation)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,7 +42,7 @@ class UsageMiddleware:
         finally:
             state: dict[str, Any] = scope.get("state", {})
             principal = state.get("principal")
-            if principal is not None:
+            if principal is not None and not state.get("usage_recorded"):
                 services = scope["app"].state.services
                 services.usage.record(
                     UsageRecord(

@@ -35,12 +35,9 @@ class UsageEvent(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     client_ip: Mapped[str | None] = mapped_column(String(45))
     text_hash: Mapped[str | None] = mapped_column(String(16))
-    outcome: Mapped[str | None] = mapped_column(String(16))  # see OUTCOMES
-
-
-OUTCOMES = ("completed", "failed", "canceled", "interrupted")
-"""completed: answered; failed: refused or broke; canceled: the client hung up (or canceled
-its job) and was refunded; interrupted: the process died mid-request and a sweep refunded it."""
+    # completed: answered; failed: refused or broke; canceled: the client hung up (or canceled
+    # its job) and was refunded; interrupted: the server stopped or died mid-request, refunded.
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class QuotaReservation(Base):

@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.kit.db import Database, upsert_adding
+from vocalis.kit.errors import CLIENT_CLOSED_REQUEST
 from vocalis.usage.models import UsageDaily, UsageEvent
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,6 @@ class UsageRecord:
     cache_hit: bool = False
     text_hash: str | None = None
     outcome: str | None = None  # None: derived from the status code
-
-
-CLIENT_CLOSED_REQUEST = 499  # the client hung up before the answer was ready
-INTERRUPTED_STATUS = 503  # the server stopped (or died) before it answered
 
 
 def outcome_of(status_code: int) -> str:
