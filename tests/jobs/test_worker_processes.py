@@ -6,7 +6,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,64 +135,75 @@ async def test_a_killed_worker_s_job_is_finished_by_another_exactly_once(
         assert download.status_code == 200 and len(download.content) == job.audio_bytes
 
 
+@dataclass
+class StoppingWorker:
+    """A long job running on a `vocalis worker` that is about to be told to stop."""
+
+    settings: Settings
+    app: Any
+    client: Any
+    headers: dict[str, str]
+    job_id: str
+    group: Workers
+    worker: subprocess.Popen[bytes]
+
+
+@pytest.fixture
+async def stopping_worker(
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+    workers: Callable[[Settings], Workers],
+) -> AsyncIterator[StoppingWorker]:
+    """Parametrized with the worker's grace period, in seconds."""
+    settings = make_settings(database_url=database_url, worker="external")
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        headers = {"X-API-Key": await make_key_for(app)}
+        job_id = (
+            await client.post("/v1/tts/jobs", json={"text": LONG_TEXT}, headers=headers)
+        ).json()["job_id"]
+        group = workers(settings)
+        worker = group.start(VOCALIS_WORKER_SHUTDOWN_GRACE_SECONDS=request.param)
+        await _until(lambda: _status_is(app, job_id, "running"), 90)
+        yield StoppingWorker(settings, app, client, headers, job_id, group, worker)
+
+
+@pytest.mark.parametrize("stopping_worker", ["600"], indirect=True)
 async def test_a_stopped_worker_finishes_its_job_within_the_grace_period(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    voices: VoiceRegistry,
-    make_key_for: Callable[..., Any],
-    workers: Callable[[Settings], Workers],
+    stopping_worker: StoppingWorker,
 ) -> None:
-    settings = make_settings(database_url=database_url, worker="external")
-    async with running_app(settings, voices) as app, client_for(app) as client:
-        headers = {"X-API-Key": await make_key_for(app)}
-        job_id = (
-            await client.post("/v1/tts/jobs", json={"text": LONG_TEXT}, headers=headers)
-        ).json()["job_id"]
-        group = workers(settings)
-        worker = group.start(VOCALIS_WORKER_SHUTDOWN_GRACE_SECONDS="600")
-        await _until(lambda: _status_is(app, job_id, "running"), 90)
-
-        told_to_stop = datetime.now(UTC)
-        worker.send_signal(signal.SIGTERM)
-        assert await _exit_code(worker, timeout=120) == 0
-        job = await _job(app, job_id)
-        assert (job.status, job.attempts) == ("succeeded", 1)  # finished, not handed back
-        assert job.finished_at is not None and job.finished_at > told_to_stop  # after the signal
-        assert group.output(0).count(f"job {job_id}: succeeded") == 1
-        await _assert_stored_and_charged_once(app, client, headers, settings, job)
+    app, job_id = stopping_worker.app, stopping_worker.job_id
+    told_to_stop = datetime.now(UTC)
+    stopping_worker.worker.send_signal(signal.SIGTERM)
+    assert await _exit_code(stopping_worker.worker, timeout=120) == 0
+    job = await _job(app, job_id)
+    assert (job.status, job.attempts) == ("succeeded", 1)  # finished, not handed back
+    assert job.finished_at is not None and job.finished_at > told_to_stop  # after the signal
+    assert stopping_worker.group.output(0).count(f"job {job_id}: succeeded") == 1
+    await _assert_stored_and_charged_once(stopping_worker, job)
 
 
+@pytest.mark.parametrize("stopping_worker", ["0.5"], indirect=True)
 async def test_a_stopped_worker_hands_its_job_back_when_the_grace_period_ends(
-    make_settings: Callable[..., Settings],
-    database_url: str,
-    voices: VoiceRegistry,
-    make_key_for: Callable[..., Any],
-    workers: Callable[[Settings], Workers],
+    stopping_worker: StoppingWorker,
 ) -> None:
-    settings = make_settings(database_url=database_url, worker="external")
-    async with running_app(settings, voices) as app, client_for(app) as client:
-        headers = {"X-API-Key": await make_key_for(app)}
-        job_id = (
-            await client.post("/v1/tts/jobs", json={"text": LONG_TEXT}, headers=headers)
-        ).json()["job_id"]
-        group = workers(settings)
-        leaving = group.start(VOCALIS_WORKER_SHUTDOWN_GRACE_SECONDS="0.5")
-        await _until(lambda: _status_is(app, job_id, "running"), 90)
+    app, job_id, group = stopping_worker.app, stopping_worker.job_id, stopping_worker.group
+    stopping_worker.worker.send_signal(signal.SIGTERM)  # far too little grace for 30 sentences
+    assert await _exit_code(stopping_worker.worker, timeout=60) == 0
+    handed_back = await _job(app, job_id)
+    assert (handed_back.status, handed_back.attempts) == ("queued", 0)  # not counted
+    assert handed_back.lease_owner is None
+    assert not list((stopping_worker.settings.storage_path / "audio").rglob(f"{job_id}*"))
+    assert f"job {job_id}: succeeded" not in group.output(0)
 
-        leaving.send_signal(signal.SIGTERM)  # far too little grace for thirty sentences
-        assert await _exit_code(leaving, timeout=60) == 0
-        handed_back = await _job(app, job_id)
-        assert (handed_back.status, handed_back.attempts) == ("queued", 0)  # not counted
-        assert handed_back.lease_owner is None
-        assert not list((settings.storage_path / "audio").rglob(f"{job_id}*"))
-        assert f"job {job_id}: succeeded" not in group.output(0)
-
-        group.start()
-        await _until(lambda: _status_is(app, job_id, "succeeded"), 120)
-        job = await _job(app, job_id)
-        assert job.attempts == 1
-        assert group.output(1).count(f"job {job_id}: succeeded") == 1
-        await _assert_stored_and_charged_once(app, client, headers, settings, job)
+    group.start()
+    await _until(lambda: _status_is(app, job_id, "succeeded"), 120)
+    job = await _job(app, job_id)
+    assert job.attempts == 1
+    assert group.output(1).count(f"job {job_id}: succeeded") == 1
+    await _assert_stored_and_charged_once(stopping_worker, job)
 
 
 async def _exit_code(process: subprocess.Popen[bytes], timeout: float) -> int:
@@ -199,15 +211,13 @@ async def _exit_code(process: subprocess.Popen[bytes], timeout: float) -> int:
     return await asyncio.to_thread(process.wait, timeout)
 
 
-async def _assert_stored_and_charged_once(
-    app: Any, client: Any, headers: dict[str, str], settings: Settings, job: Job
-) -> None:
-    files = list((settings.storage_path / "audio").rglob(f"{job.id}*"))
+async def _assert_stored_and_charged_once(stopped: StoppingWorker, job: Job) -> None:
+    files = list((stopped.settings.storage_path / "audio").rglob(f"{job.id}*"))
     assert [f.name for f in files] == [f"{job.id}-{job.attempts}.wav"]
-    async with app.state.services.database.session() as session:
+    async with stopped.app.state.services.database.session() as session:
         charged = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
     assert charged == (job.characters, job.audio_ms)
-    download = await client.get(f"/v1/tts/jobs/{job.id}/audio", headers=headers)
+    download = await stopped.client.get(f"/v1/tts/jobs/{job.id}/audio", headers=stopped.headers)
     assert download.status_code == 200 and len(download.content) == job.audio_bytes
 
 
