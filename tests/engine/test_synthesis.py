@@ -78,10 +78,7 @@ async def test_unknown_voice_and_unspeakable_text_are_refused(engine: SpeechEngi
 async def test_never_more_inference_than_the_configured_concurrency(voices: VoiceRegistry) -> None:
     (piper,) = voices.backends
     recording = _ConcurrencyRecorder(piper)
-    registry = VoiceRegistry([recording], DEFAULT_VOICE)
-    registry.load(select_device("cpu"))
-    engine = SpeechEngine(registry, select_device("cpu"), concurrency=2)
-    await engine.start()
+    engine = await _started_engine(recording, concurrency=2)
     prepared = engine.prepare("One. Two. Three. Four.", None)
     await asyncio.gather(*(engine.synthesize(prepared) for _ in range(4)))
     engine.close()
@@ -134,6 +131,15 @@ async def test_voices_dropped_into_the_voices_dir_are_loaded(
     engine.close()
 
 
+async def _started_engine(backend: WrappedBackend, **options: Any) -> SpeechEngine:
+    """An engine whose only backend is `backend` (a wrapper around the loaded real voice)."""
+    registry = VoiceRegistry([backend], DEFAULT_VOICE)
+    registry.load(select_device("cpu"))
+    engine = SpeechEngine(registry, select_device("cpu"), **options)
+    await engine.start()
+    return engine
+
+
 class _ConcurrencyRecorder(WrappedBackend):
     """The real Piper backend, counting how many inferences overlap."""
 
@@ -174,10 +180,7 @@ class _PieceRecorder(WrappedBackend):
 async def test_every_piece_the_voice_reads_is_bounded(voices: VoiceRegistry, text: str) -> None:
     (piper,) = voices.backends
     recorder = _PieceRecorder(piper)
-    registry = VoiceRegistry([recorder], DEFAULT_VOICE)
-    registry.load(select_device("cpu"))
-    engine = SpeechEngine(registry, select_device("cpu"), max_piece_chars=150)
-    await engine.start()
+    engine = await _started_engine(recorder, max_piece_chars=150)
     await engine.synthesize(await asyncio.to_thread(engine.prepare, text, None))
     engine.close()
     assert recorder.lengths and max(recorder.lengths) <= 150
@@ -222,10 +225,7 @@ async def test_a_cancelled_synthesis_keeps_its_slot_until_the_voice_is_done(
     on the device while the abandoned piece is still being made."""
     (piper,) = voices.backends
     recording = _ConcurrencyRecorder(piper)
-    registry = VoiceRegistry([recording], DEFAULT_VOICE)
-    registry.load(select_device("cpu"))
-    engine = SpeechEngine(registry, select_device("cpu"), concurrency=1)
-    await engine.start()
+    engine = await _started_engine(recording, concurrency=1)
     long_piece = engine.prepare("This rather long sentence takes the voice a while. " * 3, None)
     abandoned = asyncio.create_task(engine.synthesize(long_piece))
     while recording.calls == 0:

@@ -208,7 +208,8 @@ async def test_an_exhausted_seconds_allowance_refuses_before_the_text_is_read(
     engine = app.state.services.engine
     key = await make_key(seconds_limit=0)
     prepared_before = engine.texts_prepared
-    response = await client.post("/v1/tts", json={"text": "Hi."}, headers={"X-API-Key": key})
+    text = "Hello there. " * 100  # long enough for its reading to cost more than the check
+    response = await client.post("/v1/tts", json={"text": text}, headers={"X-API-Key": key})
     assert (response.status_code, response.json()["code"]) == (429, "quota_exceeded")
     assert "seconds" in response.json()["detail"]
     assert engine.texts_prepared == prepared_before

@@ -28,7 +28,7 @@ from vocalis.audio.formats import AudioFormat
 from vocalis.kit.errors import InvalidInput, NotFound, VocalisError
 from vocalis.kit.schemas import RequestBody, limited_by
 from vocalis.synthesis import service
-from vocalis.synthesis.router import complete_file, start_stream, text_limits
+from vocalis.synthesis.router import admit, complete_file, start_stream
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText
 
 OPENAI_VOICES = (
@@ -197,23 +197,14 @@ async def create_speech(
             code="unknown_model",
         )
     voice = resolve_voice(body.voice, settings.openai_voices, settings.default_voice)
-    prepared = await service.admit_text(
-        engine,
-        principal,
-        body.input,
-        voice,
-        limits=text_limits(services),
-        quota_check=service.QuotaCheck(services.database, services.clock),
-    )
     rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None
-    how = service.rendition(prepared, body.speed, body.response_format, rate)
+    admitted = await admit(
+        principal, body.input, voice, engine, services,
+        speed=body.speed, audio_format=body.response_format, sample_rate=rate,
+    )  # fmt: skip
     if "stream_format" not in body.model_fields_set:
-        return await complete_file(
-            request, principal, prepared, how, body.input, engine, services, started=started
-        )
-    started_stream = await start_stream(
-        request, principal, prepared, how, body.input, engine, services
-    )
+        return await complete_file(request, admitted, engine, services, started=started)
+    started_stream = await start_stream(request, admitted, engine, services)
     if body.stream_format == "sse":
         events = _events(started_stream.chunks, started_stream.stream)
         return StreamingResponse(
@@ -221,7 +212,7 @@ async def create_speech(
         )
     return StreamingResponse(
         started_stream.chunks,
-        media_type=how.audio_format.media_type,
+        media_type=body.response_format.media_type,
         headers=started_stream.headers,
     )
 

@@ -50,15 +50,58 @@ def text_limits(services: Services) -> service.TextLimits:
     return service.TextLimits(settings.max_text_chars, settings.max_spoken_chars)
 
 
-def ticket(request: Request, usage: dict[str, Any]) -> service.Ticket:
+@dataclass(frozen=True)
+class Admitted:
+    """A request that passed admission, on any speech route: who asks, for which text, read
+    how, and to come out how."""
+
+    principal: Principal
+    text: str
+    prepared: PreparedText
+    how: service.Rendition
+
+
+async def admit(
+    principal: Principal,
+    text: str,
+    voice: str | None,
+    engine: SpeechEngine,
+    services: Services,
+    *,
+    speed: float,
+    audio_format: AudioFormat,
+    sample_rate: int | None,
+) -> Admitted:
+    prepared = await service.admit_text(
+        engine,
+        principal,
+        text,
+        voice,
+        limits=text_limits(services),
+        quota_check=service.QuotaCheck(services.database, services.clock),
+    )
+    how = service.rendition(prepared, speed, audio_format, sample_rate)
+    return Admitted(principal, text, prepared, how)
+
+
+def order_for(
+    request: Request, admitted: Admitted, services: Services
+) -> tuple[service.Order, dict[str, Any]]:
+    """The service's view of the request, and its usage event's details (which a stream fills
+    in with what it produced when it ends)."""
+    voice = admitted.prepared.voice
+    text_hash = text_fingerprint(admitted.text, services.settings.key_pepper.get_secret_value())
+    usage: dict[str, Any] = {"voice": voice.id, "language": voice.language, "text_hash": text_hash}
+    request.state.usage = usage
     route = request.scope.get("route")
-    return service.Ticket(
+    ticket = service.Ticket(
         request_id=request.state.request_id,
         method=request.method,
         endpoint=getattr(route, "path", request.url.path)[:200],
         client_ip=request.state.client_ip,
-        text_hash=usage["text_hash"],
+        text_hash=text_hash,
     )
+    return service.Order(admitted.principal, admitted.prepared, admitted.how, ticket), usage
 
 
 def audio_headers(
@@ -75,33 +118,6 @@ def audio_headers(
     if how.audio_format is AudioFormat.PCM:
         headers |= {"X-Sample-Format": "s16le", "X-Channels": "1"}
     return headers
-
-
-def usage_of(
-    request: Request, prepared: PreparedText, text: str, services: Services
-) -> dict[str, Any]:
-    """The usage event's details; streams fill in what they produced when they end."""
-    usage: dict[str, Any] = {
-        "voice": prepared.voice.id,
-        "language": prepared.voice.language,
-        "text_hash": text_fingerprint(text, services.settings.key_pepper.get_secret_value()),
-    }
-    request.state.usage = usage
-    return usage
-
-
-async def admit(
-    body: SpeechRequest, principal: Principal, engine: SpeechEngine, services: Services
-) -> tuple[PreparedText, service.Rendition]:
-    prepared = await service.admit_text(
-        engine,
-        principal,
-        body.text,
-        body.voice,
-        limits=text_limits(services),
-        quota_check=service.QuotaCheck(services.database, services.clock),
-    )
-    return prepared, service.rendition(prepared, body.speed, body.format, body.sample_rate)
 
 
 @router.get("/voices", response_model=VoiceList, summary="Voices this server can speak with")
@@ -135,18 +151,16 @@ async def text_to_speech(
     services: ServicesDep,
 ) -> Response:
     started = time.perf_counter()
-    prepared, how = await admit(body, principal, engine, services)
-    return await complete_file(
-        request, principal, prepared, how, body.text, engine, services, started=started
-    )
+    admitted = await admit(
+        principal, body.text, body.voice, engine, services,
+        speed=body.speed, audio_format=body.format, sample_rate=body.sample_rate,
+    )  # fmt: skip
+    return await complete_file(request, admitted, engine, services, started=started)
 
 
 async def complete_file(
     request: Request,
-    principal: Principal,
-    prepared: PreparedText,
-    how: service.Rendition,
-    text: str,
+    admitted: Admitted,
     engine: SpeechEngine,
     services: Services,
     *,
@@ -154,25 +168,16 @@ async def complete_file(
 ) -> Response:
     """The whole file, with its cost headers, for any route; a client that hangs up before it
     is ready stops the synthesis and is refunded."""
-    usage = usage_of(request, prepared, text, services)
-    this_request = ticket(request, usage)
+    order, usage = order_for(request, admitted, services)
     try:
         spoken = await unless_disconnected(
-            request,
-            service.speak(
-                principal,
-                prepared,
-                how,
-                engine=engine,
-                accounting=accounting(services),
-                ticket=this_request,
-            ),
+            request, service.speak(order, engine=engine, accounting=accounting(services))
         )
     finally:
-        request.state.usage_recorded = this_request.swept
+        request.state.usage_recorded = order.ticket.swept
     speech = spoken.speech
     usage |= {
-        "characters": prepared.characters,
+        "characters": admitted.prepared.characters,
         "audio_ms": speech.audio_ms,
         "audio_bytes": len(speech.content),
         "cache_hit": speech.cache_hit,
@@ -181,7 +186,7 @@ async def complete_file(
         speech.content,
         media_type=speech.media_type,
         headers={
-            **audio_headers(prepared, how, cache_hit=speech.cache_hit),
+            **audio_headers(admitted.prepared, admitted.how, cache_hit=speech.cache_hit),
             "X-Audio-Duration-Ms": str(speech.audio_ms),
             "X-Processing-Time-Ms": str(round((time.perf_counter() - started) * 1000)),
             "X-Quota-Characters-Remaining": str(spoken.quota.chars_remaining),
@@ -205,10 +210,13 @@ async def text_to_speech_stream(
 ) -> StreamingResponse:
     """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
     sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
-    prepared, how = await admit(body, principal, engine, services)
-    started = await start_stream(request, principal, prepared, how, body.text, engine, services)
+    admitted = await admit(
+        principal, body.text, body.voice, engine, services,
+        speed=body.speed, audio_format=body.format, sample_rate=body.sample_rate,
+    )  # fmt: skip
+    started = await start_stream(request, admitted, engine, services)
     return StreamingResponse(
-        started.chunks, media_type=how.audio_format.media_type, headers=started.headers
+        started.chunks, media_type=body.format.media_type, headers=started.headers
     )
 
 
@@ -220,38 +228,24 @@ class StartedStream:
 
 
 async def start_stream(
-    request: Request,
-    principal: Principal,
-    prepared: PreparedText,
-    how: service.Rendition,
-    text: str,
-    engine: SpeechEngine,
-    services: Services,
+    request: Request, admitted: Admitted, engine: SpeechEngine, services: Services
 ) -> StartedStream:
     """Open an accounted stream (quota reserved now, settled when it ends) for any route."""
-    usage = usage_of(request, prepared, text, services)
-    this_request = ticket(request, usage)
-    stream = await service.open_stream(
-        principal,
-        prepared,
-        how,
-        engine=engine,
-        accounting=accounting(services),
-        ticket=this_request,
-    )
+    order, usage = order_for(request, admitted, services)
+    stream = await service.open_stream(order, engine=engine, accounting=accounting(services))
     headers = {
-        **audio_headers(prepared, how, cache_hit=stream.cache_hit),
+        **audio_headers(admitted.prepared, admitted.how, cache_hit=stream.cache_hit),
         "Cache-Control": "no-store",
         "X-Accel-Buffering": "no",  # ask reverse proxies not to hold the stream back
     }
-    return StartedStream(stream, accounted(request, stream, usage, this_request), headers)
+    return StartedStream(stream, accounted(request, stream, usage, order.ticket), headers)
 
 
 async def accounted(
     request: Request,
     stream: service.SpeechStream,
     usage: dict[str, Any],
-    this_request: service.Ticket,
+    ticket: service.Ticket,
 ) -> AsyncIterator[bytes]:
     """Pass the chunks on; when the stream ends, put what it produced into the usage event."""
     try:
@@ -260,7 +254,7 @@ async def accounted(
     finally:
         with anyio.CancelScope(shield=True):  # a hung-up client must still be settled
             await stream.chunks.aclose()  # type: ignore[attr-defined]
-        request.state.usage_recorded = this_request.swept
+        request.state.usage_recorded = ticket.swept
         progress = stream.progress
         usage |= {
             "characters": progress.characters,

@@ -108,6 +108,16 @@ class Ticket:
     swept: bool = False
 
 
+@dataclass(frozen=True)
+class Order:
+    """One request's synthesis: who pays, what is said and how, and which request it is."""
+
+    principal: Principal
+    prepared: PreparedText
+    how: Rendition
+    ticket: Ticket
+
+
 def check_length(text: str, limits: TextLimits) -> int:
     """The characters of `text` as sent (what is billed), or a 422 when there are too many."""
     if not text.strip():
@@ -163,15 +173,21 @@ def check_spoken_length(prepared: PreparedText, limits: TextLimits) -> None:
         )
 
 
+PRECHECK_FROM_CHARS = 1000  # shorter texts are read in about a millisecond: cheaper than a check
+
+
 @dataclass(frozen=True)
 class QuotaCheck:
-    """A cheap read that refuses (429) a request its account cannot pay for, before the text is
-    even normalized; the reservation later is still the atomic decision."""
+    """A cheap read that refuses (429) a request its account cannot pay for, before a long text
+    is even normalized; the reservation later is still the atomic decision. A short text skips
+    it: reading it costs less than the query, and the reservation refuses it just the same."""
 
     database: Database
     clock: Clock
 
     async def __call__(self, principal: Principal, characters: int) -> None:
+        if characters < PRECHECK_FROM_CHARS:
+            return
         async with self.database.session() as session:
             await quota.precheck(
                 session,
@@ -202,26 +218,19 @@ def speech_key(prepared: PreparedText, how: Rendition) -> str:
     )
 
 
-async def speak(
-    principal: Principal,
-    prepared: PreparedText,
-    how: Rendition,
-    *,
-    engine: SpeechEngine,
-    accounting: Accounting,
-    ticket: Ticket,
-) -> Spoken:
+async def speak(order: Order, *, engine: SpeechEngine, accounting: Accounting) -> Spoken:
     """The whole file: from the cache, or reserve quota, synthesize, then charge the real
     duration — or refund everything if anything fails or the caller stops waiting."""
+    principal, prepared, how, ticket = order.principal, order.prepared, order.how, order.ticket
     key = speech_key(prepared, how)
     cached = await accounting.cache.get(key)
     if cached is not None:
-        figures = await _charge_cache_hit(principal, prepared, cached, accounting)
+        figures = await _charge_cache_hit(order, cached, accounting)
         hit = SpeechFile(
             cached.content, cached.media_type, cached.audio_ms, cached.sample_rate, True
         )
         return Spoken(hit, figures)
-    reservation = await _reserve(principal, prepared, how, engine, accounting, ticket)
+    reservation = await _reserve(order, engine, accounting)
     try:
         speech = await synthesize_file(
             engine, prepared, how, marker=accounting.marker, created=accounting.clock.now()
@@ -292,23 +301,17 @@ class SpeechStream:
 
 
 async def open_stream(
-    principal: Principal,
-    prepared: PreparedText,
-    how: Rendition,
-    *,
-    engine: SpeechEngine,
-    accounting: Accounting,
-    ticket: Ticket,
+    order: Order, *, engine: SpeechEngine, accounting: Accounting
 ) -> SpeechStream:
     """Reserve (or charge a cache hit) now, so refusals are still clean JSON errors."""
-    cached = await accounting.cache.get(speech_key(prepared, how))
+    cached = await accounting.cache.get(speech_key(order.prepared, order.how))
     if cached is not None:
-        await _charge_cache_hit(principal, prepared, cached, accounting)
-        progress = StreamProgress(prepared.characters, cached.audio_ms, len(cached.content))
+        await _charge_cache_hit(order, cached, accounting)
+        progress = StreamProgress(order.prepared.characters, cached.audio_ms, len(cached.content))
         return SpeechStream(_replay(cached.content), True, progress)
-    reservation = await _reserve(principal, prepared, how, engine, accounting, ticket)
+    reservation = await _reserve(order, engine, accounting)
     progress = StreamProgress()
-    chunks = _synthesize_stream(prepared, how, reservation, engine, accounting, progress, ticket)
+    chunks = _synthesize_stream(order, reservation, engine, accounting, progress)
     # Start it here: a started generator always runs its settlement, even if the client is
     # gone before the first byte is sent (and a failure of the first sentence is a clean 500).
     first = await anext(chunks)
@@ -325,14 +328,13 @@ async def _resume(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byt
 
 
 async def _synthesize_stream(
-    prepared: PreparedText,
-    how: Rendition,
+    order: Order,
     reservation: Reservation,
     engine: SpeechEngine,
     accounting: Accounting,
     progress: StreamProgress,
-    ticket: Ticket,
 ) -> AsyncIterator[bytes]:
+    prepared, how = order.prepared, order.how
     delivered_sentences = delivered_samples = 0
     rate = prepared.voice.sample_rate
     try:
@@ -363,7 +365,7 @@ async def _synthesize_stream(
                     settled = await quota.settle(
                         session, reservation, progress.audio_ms, progress.characters
                     )
-                ticket.swept = not settled
+                order.ticket.swept = not settled
             finally:
                 accounting.ledger.untrack(reservation.id)
 
@@ -373,16 +375,10 @@ async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[
         yield content[start : start + chunk_size]
 
 
-async def _reserve(
-    principal: Principal,
-    prepared: PreparedText,
-    how: Rendition,
-    engine: SpeechEngine,
-    accounting: Accounting,
-    ticket: Ticket,
-) -> Reservation:
+async def _reserve(order: Order, engine: SpeechEngine, accounting: Accounting) -> Reservation:
     """Take the quota, and leave a row saying so, in one transaction (see usage.ledger)."""
-    estimate = engine.expected_duration_ms(prepared, how.speed, accounting.chars_per_second)
+    principal, prepared, ticket = order.principal, order.prepared, order.ticket
+    estimate = engine.expected_duration_ms(prepared, order.how.speed, accounting.chars_per_second)
     hold = accounting.ledger.hold(
         request_id=ticket.request_id,
         method=ticket.method,
@@ -407,9 +403,10 @@ async def _reserve(
 
 
 async def _charge_cache_hit(
-    principal: Principal, prepared: PreparedText, cached: CachedSpeech, accounting: Accounting
+    order: Order, cached: CachedSpeech, accounting: Accounting
 ) -> QuotaFigures:
     """A hit costs what the audio is (when hits count), with nothing left to correct later."""
+    principal, prepared = order.principal, order.prepared
     now = accounting.clock.now()
     async with accounting.database.session(write=True) as session:
         if accounting.cache_hits_count:
