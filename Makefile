@@ -1,9 +1,10 @@
-# Vocalis: `make run` serves real speech on http://127.0.0.1:8000, `make test` runs the suite.
+# Vocalis: `make run` serves real speech on http://127.0.0.1:8000, `make test` runs the suite
+# (`make test-fast`: the quick part of it).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench install install-dev clean
+.PHONY: run test test-fast bench install install-dev clean
 
 run: $(VENV)/.installed
 	$(BIN)/vocalis db upgrade
@@ -12,6 +13,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# Unit tests and the SQLite API tests, while working; `make test` runs everything.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow and not postgresql" -q
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

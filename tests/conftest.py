@@ -43,6 +43,21 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("VOCALIS_TEST_REQUIRE_POSTGRES") == "1"
 TEST_PEPPER = "test-pepper-" + "x" * 20
+# A test account's own allowances unless a test sets them: room for every test's requests.
+TEST_CHAR_LIMIT = 100_000
+TEST_SECONDS_LIMIT = 6_000
+
+
+# --- the fast lane -----------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every PostgreSQL run of a test is marked `postgresql`, so `make test-fast` can leave it to
+    `make test` (which runs everything) without each test saying so."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
 
 
 # --- voices -------------------------------------------------------------------------------------
@@ -188,7 +203,7 @@ async def running_app(
     """An app through its whole lifespan, with its voices warm."""
     application = create_app(settings, registry=registry, clock=clock)
     async with LifespanManager(application):
-        await application.state.services.engine.wait_ready()
+        await application.state.runtime.engine.wait_ready()
         yield application
 
 
@@ -222,8 +237,9 @@ async def create_key(
 ) -> str:
     """Create an account (if new) and an API key through the service layer; returns the secret.
 
-    `char_limit`/`seconds_limit` apply when the account is new; `key_options` are `KeyOptions`."""
-    services = app.state.services
+    `char_limit`/`seconds_limit` (the account's own allowances, generous by default) apply when
+    the account is new; `key_options` are `KeyOptions`."""
+    services = app.state.runtime
     now = services.clock.now()
     async with services.database.session(write=True) as session:
         try:
@@ -233,9 +249,10 @@ async def create_key(
                 session,
                 email,
                 now=now,
-                limits=accounts.AccountLimits(char_limit, seconds_limit),
-                default_limits=accounts.AccountLimits(
-                    services.settings.default_char_limit, services.settings.default_seconds_limit
+                plans=services.plans.ids,
+                limits=accounts.AccountLimits(
+                    TEST_CHAR_LIMIT if char_limit is None else char_limit,
+                    TEST_SECONDS_LIMIT if seconds_limit is None else seconds_limit,
                 ),
             )
         _, raw = await accounts.create_api_key(

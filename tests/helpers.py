@@ -117,14 +117,29 @@ class BrokenBackend(WrappedBackend):
 
 
 async def quota_counters(app: Any) -> tuple[int, int]:
-    """(characters, audio milliseconds) the app's only account has used this period."""
-    from sqlalchemy import select
+    """(characters, audio milliseconds) the app's only account has used, or holds reserved."""
+    return await charged(app.state.runtime.database)
 
-    from vocalis.accounts.models import Account
 
-    async with app.state.services.database.session() as session:
-        row = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    return row.chars_used, row.audio_ms_used
+async def charged(database: Any, *, key_id: str = "") -> tuple[int, int]:
+    """What the only account (or, with `key_id`, one key) is charged, reservations included,
+    over all its periods."""
+    from sqlalchemy import func, select
+
+    from vocalis.usage.models import UsagePeriod
+
+    async with database.session() as session:
+        chars, audio_ms = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(UsagePeriod.chars_used + UsagePeriod.chars_reserved), 0),
+                    func.coalesce(
+                        func.sum(UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved), 0
+                    ),
+                ).where(UsagePeriod.key_id == key_id)
+            )
+        ).one()
+    return int(chars), int(audio_ms)
 
 
 async def wait_for_job(

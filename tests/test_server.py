@@ -14,9 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import decode_wav, transcribe, word_recall
+from tests.helpers import charged, decode_wav, transcribe, word_recall
 from tests.servers import free_port
-from vocalis.accounts.models import Account
 from vocalis.kit.db import Database
 from vocalis.usage.models import QuotaReservation, UsageEvent
 
@@ -114,10 +113,8 @@ class _Books:
 
     async def state(self) -> tuple[int, int, int]:
         """(characters charged, audio ms charged, reservation rows)."""
+        chars, audio_ms = await charged(self.database)
         async with self.database.session() as session:
-            chars, audio_ms = (
-                await session.execute(select(Account.chars_used, Account.audio_ms_used))
-            ).one()
             held = await session.scalar(select(func.count()).select_from(QuotaReservation))
         return chars, audio_ms, held or 0
 

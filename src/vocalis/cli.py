@@ -7,24 +7,24 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts import service as accounts
-from vocalis.admin.service import audit
+from vocalis.admin import service as admin
 from vocalis.config import ConfigError, Settings, load_settings
-from vocalis.kit.clock import Clock
-from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
 from vocalis.kit.redact import RedactingFilter
+from vocalis.runtime import Runtime
 
 T = TypeVar("T")
+CLI_ACTOR = admin.Actor("cli")
 
 DEV_ACCOUNT_EMAIL = "dev@example.com"
+DEV_ACCOUNT_PLAN = "scale"  # the largest allowance, so trying things locally never runs out
 
 app = typer.Typer(
     help="Vocalis: a self-hostable text-to-speech API platform.",
@@ -68,17 +68,16 @@ def _info(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run one async database task and report domain errors as a clean message, not a trace."""
+def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run one async task on a runtime (closed after it) and report domain errors as a clean
+    message, not a trace."""
 
     async def main() -> T:
-        database = Database(
-            settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
-        )
+        runtime = Runtime(settings)
         try:
-            return await work(database)
+            return await work(runtime)
         finally:
-            await database.dispose()
+            await runtime.close()
 
     try:
         return asyncio.run(main())
@@ -106,7 +105,7 @@ def serve(
     settings = _settings(ctx, config, host=host, port=port)
     _configure_logging(settings)
     uvicorn.run(
-        create_app(settings),
+        create_app(runtime=Runtime(settings)),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -139,40 +138,19 @@ def worker(
 async def _run_worker(settings: Settings, concurrency: int | None) -> None:
     import signal
 
-    from vocalis.app import build_engine
-    from vocalis.audio.marking import Marker
-    from vocalis.jobs.runner import JobRunner
-    from vocalis.jobs.storage import AudioStore
-    from vocalis.jobs.urls import SystemResolver
-
-    database = Database(
-        settings.database_url,
-        echo=settings.database_echo,
-        connect_timeout=settings.database_connect_timeout_seconds,
-    )
-    engine = build_engine(settings)
-    await engine.start()
-    if not engine.ready:
-        _fail(f"the speech engine could not start: {engine.load_error}", code=1)
-    runner = JobRunner(
-        settings=settings,
-        database=database,
-        engine=engine,
-        store=AudioStore(settings.storage_path),
-        clock=Clock(),
-        resolver=SystemResolver(),
-        marker=Marker(settings.key_pepper.get_secret_value()),
-        concurrency=concurrency,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    runtime = Runtime(settings)
     try:
+        await runtime.engine.start()
+        if not runtime.engine.ready:
+            _fail(f"the speech engine could not start: {runtime.engine.load_error}", code=1)
+        runner = runtime.job_runner(concurrency)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         await runner.run_until(stop)
     finally:
-        engine.close()
-        await database.dispose()
+        await runtime.close()
     _info(f"worker {runner.worker.worker_id} stopped")
 
 
@@ -208,9 +186,9 @@ def db_upgrade(
 
     settings = _settings(ctx)
 
-    async def work(database: Database) -> str | None:
-        await migrations.upgrade(database.engine, revision)
-        return await migrations.current_revision(database.engine)
+    async def work(runtime: Runtime) -> str | None:
+        await migrations.upgrade(runtime.database.engine, revision)
+        return await migrations.current_revision(runtime.database.engine)
 
     current = _run(settings, work)
     _info(f"database at revision {current}")
@@ -218,40 +196,42 @@ def db_upgrade(
 
 # --- accounts -----------------------------------------------------------------------------------
 
-CharLimit = Annotated[int | None, typer.Option("--char-limit", min=0, help="Monthly characters.")]
-SecondsLimit = Annotated[
-    int | None, typer.Option("--seconds-limit", min=0, help="Monthly audio seconds.")
+CharLimit = Annotated[
+    int | None,
+    typer.Option("--char-limit", min=0, help="Monthly characters, instead of the plan's."),
 ]
-
-
-def _default_limits(settings: Settings) -> accounts.AccountLimits:
-    return accounts.AccountLimits(settings.default_char_limit, settings.default_seconds_limit)
+SecondsLimit = Annotated[
+    int | None,
+    typer.Option("--seconds-limit", min=0, help="Monthly audio seconds, instead of the plan's."),
+]
 
 
 @accounts_app.command("create")
 def accounts_create(
     ctx: typer.Context,
     email: Annotated[str, typer.Option("--email", help="Login and contact address.")],
-    plan: Annotated[str, typer.Option(help="Plan name.")] = "free",
+    plan: Annotated[
+        str | None, typer.Option(help="Plan id (default: VOCALIS_DEFAULT_PLAN, free).")
+    ] = None,
     char_limit: CharLimit = None,
     seconds_limit: SecondsLimit = None,
 ) -> None:
-    """Create an account (limits default to VOCALIS_DEFAULT_*_LIMIT); prints its id."""
+    """Create an account on a plan (its allowances unless given here); prints its id."""
     settings = _settings(ctx)
 
-    async def work(database: Database) -> str:
-        now = Clock().now()
-        async with database.session(write=True) as session:
-            account = await accounts.create_account(
+    async def work(runtime: Runtime) -> str:
+        now = runtime.clock.now()
+        chosen = plan or settings.default_plan
+        async with runtime.database.session(write=True) as session:
+            account = await admin.create_account(
                 session,
-                email,
-                now=now,
-                plan=plan,
+                CLI_ACTOR,
+                email=email,
+                plan=chosen,
                 limits=accounts.AccountLimits(char_limit, seconds_limit),
-                default_limits=_default_limits(settings),
-            )
-            await _audit(
-                session, "account.create", "account", account.id, now, email=email, plan=plan
+                plans=runtime.plans.ids,
+                now=now,
+                details={"email": email, "plan": chosen},
             )
             return account.id
 
@@ -264,54 +244,38 @@ def accounts_set_limits(
     email: Annotated[str, typer.Option("--email", help="The account.")],
     char_limit: CharLimit = None,
     seconds_limit: SecondsLimit = None,
-    plan: Annotated[str | None, typer.Option(help="New plan name.")] = None,
+    plan: Annotated[str | None, typer.Option(help="New plan id.")] = None,
 ) -> None:
-    """Change an account's monthly limits (and plan); counters are kept."""
+    """Change an account's plan or its own monthly allowances; its use so far is kept."""
     settings = _settings(ctx)
     if char_limit is None and seconds_limit is None and plan is None:
         _fail("nothing to change: give --char-limit, --seconds-limit or --plan")
 
-    async def work(database: Database) -> str:
-        now = Clock().now()
-        async with database.session(write=True) as session:
+    async def work(runtime: Runtime) -> str:
+        now = runtime.clock.now()
+        changes = {"char_limit": char_limit, "seconds_limit": seconds_limit, "plan": plan}
+        async with runtime.database.session(write=True) as session:
             account = await accounts.get_account_by_email(session, email)
-            account = await accounts.update_account(
+            account = await admin.update_account(
                 session,
+                CLI_ACTOR,
                 account.id,
-                now=now,
                 plan=plan,
+                status=None,
                 limits=accounts.AccountLimits(char_limit, seconds_limit),
+                plans=runtime.plans.ids,
+                now=now,
+                details={name: value for name, value in changes.items() if value is not None},
             )
-            changes = {"char_limit": char_limit, "seconds_limit": seconds_limit, "plan": plan}
-            await _audit(
-                session, "account.update", "account", account.id, now,
-                **{name: value for name, value in changes.items() if value is not None},
-            )  # fmt: skip
-            return (
-                f"{account.email}: plan {account.plan}, {account.char_limit} characters and "
-                f"{account.seconds_limit} seconds a month"
-            )
+        allowance = runtime.meter.allowance_of(
+            account.plan, account.char_limit, account.seconds_limit
+        )
+        return (
+            f"{account.email}: plan {account.plan}, {allowance.characters} characters and "
+            f"{allowance.seconds} seconds a month"
+        )
 
     typer.echo(_run(settings, work))
-
-
-async def _audit(
-    session: AsyncSession,
-    action: str,
-    target_type: str,
-    target_id: str,
-    now: datetime,
-    **details: object,
-) -> None:
-    await audit(
-        session,
-        actor="cli",
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        now=now,
-        details=details,
-    )
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -355,8 +319,8 @@ def keys_create(
     """Create an API key. The key is printed alone on the last line of stdout, once."""
     settings = _settings(ctx)
 
-    async def work(database: Database) -> tuple[str, str]:
-        now = Clock().now()
+    async def work(runtime: Runtime) -> tuple[str, str]:
+        now = runtime.clock.now()
         options = accounts.KeyOptions(
             name=name,
             scopes=_split(scopes) or (),
@@ -366,17 +330,16 @@ def keys_create(
             allowed_cidrs=_split(cidrs),
             expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
         )
-        async with database.session(write=True) as session:
+        async with runtime.database.session(write=True) as session:
             owner = await accounts.get_account_by_email(session, account)
-            key, raw = await accounts.create_api_key(
+            key, raw = await admin.create_key(
                 session,
-                owner,
+                CLI_ACTOR,
+                owner.id,
+                options=options,
                 pepper=settings.key_pepper.get_secret_value(),
                 now=now,
-                options=options,
-            )
-            await _audit(
-                session, "key.create", "key", key.id, now, name=name, scopes=list(key.scopes)
+                details={"name": name, "scopes": sorted(set(options.scopes))},
             )
             return key.id, raw
 
@@ -393,9 +356,9 @@ def keys_list(
     """List an account's keys: id, prefix, name, scopes, rpm, state. Secrets are never shown."""
     settings = _settings(ctx)
 
-    async def work(database: Database) -> list[str]:
-        now = Clock().now()
-        async with database.session() as session:
+    async def work(runtime: Runtime) -> list[str]:
+        now = runtime.clock.now()
+        async with runtime.database.session() as session:
             owner = await accounts.get_account_by_email(session, account)
             return [
                 "\t".join(
@@ -423,11 +386,10 @@ def keys_revoke(
     """Revoke a key at once; the row is kept for audit."""
     settings = _settings(ctx)
 
-    async def work(database: Database) -> None:
-        now = Clock().now()
-        async with database.session(write=True) as session:
-            await accounts.revoke_api_key(session, key_id, now=now)
-            await _audit(session, "key.revoke", "key", key_id, now)
+    async def work(runtime: Runtime) -> None:
+        now = runtime.clock.now()
+        async with runtime.database.session(write=True) as session:
+            await admin.revoke_key(session, CLI_ACTOR, key_id, now=now)
 
     _run(settings, work)
     _info(f"revoked {key_id}")
@@ -446,10 +408,10 @@ def dev_key(ctx: typer.Context) -> None:
         _fail("dev-key is for local development only")
     pepper = settings.key_pepper.get_secret_value()
 
-    async def work(database: Database) -> str:
-        now = Clock().now()
+    async def work(runtime: Runtime) -> str:
+        now = runtime.clock.now()
         saved = _read_dev_key(settings.dev_key_file)
-        async with database.session(write=True) as session:
+        async with runtime.database.session(write=True) as session:
             if saved:
                 try:
                     await accounts.verify_api_key(session, saved, pepper=pepper, now=now)
@@ -460,7 +422,11 @@ def dev_key(ctx: typer.Context) -> None:
                 owner = await accounts.get_account_by_email(session, DEV_ACCOUNT_EMAIL)
             except VocalisError:
                 owner = await accounts.create_account(
-                    session, DEV_ACCOUNT_EMAIL, now=now, default_limits=_default_limits(settings)
+                    session,
+                    DEV_ACCOUNT_EMAIL,
+                    now=now,
+                    plans=runtime.plans.ids,
+                    plan=DEV_ACCOUNT_PLAN,
                 )
             _, raw = await accounts.create_api_key(
                 session,
@@ -497,12 +463,10 @@ def _write_dev_key(path: Path, raw: str) -> None:
 @voices_app.command("list")
 def voices_list(ctx: typer.Context) -> None:
     """Load the voices the server would load and list them."""
-    from vocalis.engine import VoiceRegistry, select_device
-
     settings = _settings(ctx)
-    registry = VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice)
-    registry.load(select_device(settings.device, settings.inference_threads))
-    for voice in registry.voices():
+    engine = Runtime(settings).engine  # built, not started: nothing to close
+    engine.registry.load(engine.device)
+    for voice in engine.registry.voices():
         marker = "*" if voice.id == settings.default_voice else " "
         gender = voice.gender or "-"
         rate = f"{voice.sample_rate} Hz"

@@ -108,8 +108,13 @@ class Settings(BaseSettings):
         description="addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
     )
 
-    default_char_limit: int = Field(100_000, ge=0, description="monthly characters per account")
-    default_seconds_limit: int = Field(6_000, ge=0, description="monthly audio seconds per account")
+    plans: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="plans and their allowances, as JSON merged over the built-in ones "
+        '({"free": {"characters": 20000}}; fields: name, price_cents, currency, characters, '
+        "audio_seconds, metered, lookup_key)",
+    )
+    default_plan: str = Field("free", description="the plan of a new account")
     quota_chars_per_second: float = Field(
         15.0, gt=0, description="speech rate assumed when reserving audio seconds at admission"
     )

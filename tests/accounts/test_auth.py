@@ -67,11 +67,11 @@ async def test_revoked_key_is_refused_at_once(
 ) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     assert (await _tts(client, headers)).status_code == 200
-    database = app.state.services.database
+    database = app.state.runtime.database
     async with database.session() as session:
         key_id = await session.scalar(select(ApiKey.id))
     async with database.session(write=True) as session:
-        await accounts.revoke_api_key(session, key_id, now=app.state.services.clock.now())
+        await accounts.revoke_api_key(session, key_id, now=app.state.runtime.clock.now())
     response = await _tts(client, headers)
     assert (response.status_code, response.json()["code"]) == (401, "revoked_api_key")
 
@@ -90,7 +90,7 @@ async def test_expired_key_is_refused(
 async def test_suspended_account_is_refused(
     app: Any, client: httpx.AsyncClient, api_key: str
 ) -> None:
-    async with app.state.services.database.session(write=True) as session:
+    async with app.state.runtime.database.session(write=True) as session:
         account = await session.scalar(select(Account))
         account.status = "suspended"
     response = await _tts(client, {"X-API-Key": api_key})
@@ -110,7 +110,7 @@ async def test_the_raw_key_is_never_stored(
 ) -> None:
     await _tts(client, {"X-API-Key": api_key})
     secret_part = api_key.removeprefix("sk_live_")
-    async with app.state.services.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         for table in ("api_keys", "accounts"):
             rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
             assert rows
@@ -124,6 +124,6 @@ async def test_use_is_stamped_on_the_key(
     app: Any, client: httpx.AsyncClient, api_key: str, clock: ManualClock
 ) -> None:
     await _tts(client, {"X-API-Key": api_key})
-    async with app.state.services.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         key = await session.scalar(select(ApiKey))
     assert key is not None and key.last_used_at == clock.now()

@@ -25,7 +25,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 async def _readyz(settings: Settings, voices: VoiceRegistry) -> httpx.Response:
     app = create_app(settings, registry=voices)
     async with LifespanManager(app):
-        await app.state.services.engine.wait_ready()
+        await app.state.runtime.engine.wait_ready()
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"
         ) as c:

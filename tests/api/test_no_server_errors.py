@@ -81,7 +81,7 @@ async def test_sqlite_whose_directory_disappeared_answers_503(
     async with _serving(settings, voices) as (app, client):
         while folder.exists():  # (background upkeep may be writing a journal file meanwhile)
             shutil.rmtree(folder, ignore_errors=True)  # created at start: a volume unmounted,
-        await app.state.services.database.dispose()  # and the connections open on it lost
+        await app.state.runtime.database.dispose()  # and the connections open on it lost
         await _assert_database_unavailable(client)
 
 

@@ -83,7 +83,7 @@ async def fuzzed(
         resolver=NoDns(),
     )
     async with LifespanManager(app):
-        await app.state.services.engine.wait_ready()
+        await app.state.runtime.engine.wait_ready()
         every_scope = tuple(scope.value for scope in Scope)
         key = await create_key(
             app, "fuzz@example.com", scopes=every_scope, char_limit=10**9, seconds_limit=10**9

@@ -127,7 +127,7 @@ async def test_cancel_a_queued_job_refunds_it(
 async def test_cancel_a_running_job_stops_its_synthesis(
     app: Any, client: httpx.AsyncClient, api_key: str, receiver: Receiver
 ) -> None:
-    engine, store = app.state.services.engine, app.state.services.store
+    engine, store = app.state.runtime.engine, app.state.runtime.store
     headers = {"X-API-Key": api_key}
     job = (
         await client.post(

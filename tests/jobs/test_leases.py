@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import client_for, running_app
+from tests.helpers import quota_counters
 from tests.jobs.conftest import JOB_SETTINGS
-from vocalis.accounts.models import Account
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import queue
@@ -35,7 +35,7 @@ async def app(
 
 @pytest.fixture
 def policy(app: Any) -> JobPolicy:
-    return JobPolicy.from_settings(app.state.services.settings)
+    return JobPolicy.from_settings(app.state.runtime.settings, app.state.runtime.meter)
 
 
 async def _submit(app: Any, make_key_for: Callable[..., Any], **extra: Any) -> tuple[str, datetime]:
@@ -49,17 +49,17 @@ async def _submit(app: Any, make_key_for: Callable[..., Any], **extra: Any) -> t
 
 
 async def _claim(app: Any, worker: str, at: datetime, policy: JobPolicy) -> Job | None:
-    async with app.state.services.database.session(write=True) as session:
+    async with app.state.runtime.database.session(write=True) as session:
         return await queue.claim_next(session, worker_id=worker, now=at, policy=policy)
 
 
 async def _beat(app: Any, job_id: str, worker: str, at: datetime, policy: JobPolicy) -> bool:
-    async with app.state.services.database.session(write=True) as session:
+    async with app.state.runtime.database.session(write=True) as session:
         return await queue.heartbeat(session, job_id, worker_id=worker, now=at, policy=policy)
 
 
 async def _complete(app: Any, job_id: str, worker: str, at: datetime, policy: JobPolicy) -> bool:
-    async with app.state.services.database.session(write=True) as session:
+    async with app.state.runtime.database.session(write=True) as session:
         return await queue.complete(
             session, job_id, worker_id=worker, now=at, policy=policy,
             audio_ms=1234, audio_bytes=100, result_path=f"audio/x/{worker}.wav",
@@ -67,7 +67,7 @@ async def _complete(app: Any, job_id: str, worker: str, at: datetime, policy: Jo
 
 
 async def _job(app: Any, job_id: str) -> Job:
-    async with app.state.services.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         job = await session.get(Job, job_id)
     assert job is not None
     return job
@@ -101,19 +101,15 @@ async def test_a_job_at_its_attempt_limit_fails_is_refunded_and_announced(
     app: Any, make_key_for: Callable[..., Any], policy: JobPolicy
 ) -> None:
     job_id, t0 = await _submit(app, make_key_for, webhook_url="http://127.0.0.1:9/hook")
-    async with app.state.services.database.session() as session:
-        assert await session.scalar(select(Account.chars_used)) == len("Hello there.")
+    assert (await quota_counters(app))[0] == len("Hello there.")
     await _claim(app, "worker-a", t0, policy)
     await _claim(app, "worker-b", t0 + LEASE * 1.1, policy)  # attempt 2 of 2
     assert await _claim(app, "worker-c", t0 + LEASE * 2.3, policy) is None
 
     job = await _job(app, job_id)
     assert (job.status, job.error_code, job.attempts) == ("failed", "worker_lost", 2)
-    async with app.state.services.database.session() as session:
-        assert (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one() == (
-            0,
-            0,
-        )
+    assert await quota_counters(app) == (0, 0)
+    async with app.state.runtime.database.session() as session:
         (delivery,) = await session.scalars(select(WebhookDelivery))
         (event,) = await session.scalars(select(UsageEvent).where(UsageEvent.method == "JOB"))
     assert delivery.event_type == "job.failed" and delivery.payload["data"]["status"] == "failed"
@@ -133,9 +129,10 @@ async def test_a_slow_job_that_keeps_heartbeating_is_never_run_twice(
     assert await _claim(app, "worker-b", t0 + timedelta(hours=1), policy) is None
     job = await _job(app, job_id)
     assert (job.status, job.attempts, job.audio_ms) == ("succeeded", 1, 1234)
-    async with app.state.services.database.session() as session:
-        charged = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    assert charged == (len("Hello there."), 1234)  # settled once, at the real duration
+    assert await quota_counters(app) == (
+        len("Hello there."),
+        1234,
+    )  # settled once, at the real duration
 
 
 async def test_a_canceled_job_is_not_ours_any_more(

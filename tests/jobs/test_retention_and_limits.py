@@ -27,7 +27,7 @@ async def test_retention_deletes_text_and_audio_and_keeps_the_accounting(
     clock = ManualClock()
     settings = make_settings(database_url=database_url, job_retention_hours=72, **JOB_SETTINGS)
     async with running_app(settings, voices, clock) as app, client_for(app) as client:
-        services = app.state.services
+        services = app.state.runtime
         headers = {"X-API-Key": await make_key_for(app)}
         old = (
             await client.post("/v1/tts/jobs", json={"text": "Old news."}, headers=headers)
@@ -137,7 +137,7 @@ async def test_exactly_the_cap_is_accepted_however_many_arrive_at_once(
         refused = [response for response in responses if response.status_code != 202]
         assert len(accepted) == 5
         assert {(r.status_code, r.json()["code"]) for r in refused} == {refusal}
-        async with app.state.services.database.session() as session:
+        async with app.state.runtime.database.session() as session:
             assert await session.scalar(select(func.count()).select_from(Job)) == 5
         reserved_chars, _ = await quota_counters(app)
         assert reserved_chars == sum(r.json()["characters"] for r in accepted)  # no more

@@ -43,7 +43,7 @@ async def _app(
     settings = make_settings(database_url=database_url, **{**JOB_SETTINGS, **overrides})
     application = create_app(settings, registry=voices, clock=clock, resolver=resolver)
     async with LifespanManager(application):
-        await application.state.services.engine.wait_ready()
+        await application.state.runtime.engine.wait_ready()
         yield application
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TEST_PEPPER, client_for, running_app
-from vocalis.accounts.models import Account
+from tests.helpers import quota_counters
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs.models import Job
@@ -83,7 +83,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[[Settings], Workers]]:
 
 
 async def _job(app: Any, job_id: str) -> Job:
-    async with app.state.services.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         job = await session.get(Job, job_id, populate_existing=True)
     assert job is not None
     return job
@@ -126,11 +126,10 @@ async def test_a_killed_worker_s_job_is_finished_by_another_exactly_once(
         assert first_owner and first_owner in group.output(0)
         files = list((settings.storage_path / "audio").rglob(f"{job_id}*"))
         assert [f.name for f in files] == [f"{job_id}-2.wav"]  # the audio exists once
-        async with app.state.services.database.session() as session:
-            charged = (
-                await session.execute(select(Account.chars_used, Account.audio_ms_used))
-            ).one()
-        assert charged == (job.characters, job.audio_ms)  # the quota is charged once
+        assert await quota_counters(app) == (
+            job.characters,
+            job.audio_ms,
+        )  # the quota is charged once
         download = await client.get(f"/v1/tts/jobs/{job_id}/audio", headers=headers)
         assert download.status_code == 200 and len(download.content) == job.audio_bytes
 
@@ -214,9 +213,7 @@ async def _exit_code(process: subprocess.Popen[bytes], timeout: float) -> int:
 async def _assert_stored_and_charged_once(stopped: StoppingWorker, job: Job) -> None:
     files = list((stopped.settings.storage_path / "audio").rglob(f"{job.id}*"))
     assert [f.name for f in files] == [f"{job.id}-{job.attempts}.wav"]
-    async with stopped.app.state.services.database.session() as session:
-        charged = (await session.execute(select(Account.chars_used, Account.audio_ms_used))).one()
-    assert charged == (job.characters, job.audio_ms)
+    assert await quota_counters(stopped.app) == (job.characters, job.audio_ms)
     download = await stopped.client.get(f"/v1/tts/jobs/{job.id}/audio", headers=stopped.headers)
     assert download.status_code == 200 and len(download.content) == job.audio_bytes
 
@@ -245,12 +242,12 @@ async def test_several_workers_on_postgresql_run_every_job_exactly_once(
             job_ids.append(response.json()["job_id"])
 
         async def all_done() -> bool:
-            async with app.state.services.database.session() as session:
+            async with app.state.runtime.database.session() as session:
                 statuses = list(await session.scalars(select(Job.status)))
             return statuses.count("succeeded") == 30
 
         await _until(all_done, 180)
-        async with app.state.services.database.session() as session:
+        async with app.state.runtime.database.session() as session:
             jobs = list(await session.scalars(select(Job)))
         assert {job.id for job in jobs} == set(job_ids)
         assert all(job.attempts == 1 for job in jobs)

@@ -90,7 +90,7 @@ async def test_oversized_body_is_refused_before_it_is_read(
 
             streamed = await client.post("/v1/tts", content=chunks(), headers=headers)
             _assert_error(streamed, 413, "payload_too_large")
-            await app.state.services.engine.wait_ready()
+            await app.state.runtime.engine.wait_ready()
             small = await client.post("/v1/tts", json={"text": "Hello."}, headers=headers)
             assert small.status_code == 200
 

@@ -87,7 +87,7 @@ async def test_the_byte_budget_evicts_the_least_recently_used(
             ).headers["x-cache"]
         assert results[texts[1]] == "MISS"  # the least recently used went
         assert results[texts[0]] == "HIT"
-        cache = app.state.services.cache
+        cache = app.state.runtime.cache
         assert cache.total_bytes <= 200_000
 
 

@@ -16,7 +16,7 @@ LONG_TEXT = " ".join(
 async def test_health_answers_while_a_long_synthesis_runs(
     app: Any, client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     finished: list[str] = []
 
     async def long_synthesis() -> httpx.Response:
@@ -48,7 +48,7 @@ async def test_health_answers_while_a_long_text_is_being_read(
 ) -> None:
     """Reading a job's 100,000 characters of digits took minutes and held the event loop (one
     regular expression retried every digit run from every digit); now it is linear, in a thread."""
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     finished: list[str] = []
     before = engine.texts_prepared
 

@@ -34,7 +34,7 @@ async def served(
 
 
 async def _settled(app: Any) -> None:
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
 
     async def refunded_and_idle() -> None:
         while await quota_counters(app) != (0, 0) or engine.in_flight:
@@ -49,7 +49,7 @@ async def test_a_file_request_abandoned_mid_synthesis_is_stopped_and_refunded(
     """(The OpenAI route's file answers are tested the same way in test_openai.py.)"""
     app, server, key = served
     path, body = "/v1/tts", {"text": LONG_TEXT}
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     payload = json.dumps(body).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(

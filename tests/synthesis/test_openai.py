@@ -299,7 +299,7 @@ async def test_a_client_that_hangs_up_on_a_file_stops_synthesis_and_is_refunded(
     live: tuple[Any, LiveServer, str],
 ) -> None:
     app, server, key = live
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     before = engine.sentences_spoken
     body = json.dumps({"model": "tts-1", "voice": "alloy", "input": LONG_TEXT}).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

@@ -38,7 +38,7 @@ async def test_the_first_audio_arrives_while_later_sentences_are_still_being_mad
     served: tuple[Any, str, dict[str, str]],
 ) -> None:
     app, url, auth = served
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     before = engine.sentences_spoken
     progress_at_chunk: list[int] = []
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
@@ -98,7 +98,7 @@ async def test_a_client_that_hangs_up_stops_synthesis_and_pays_for_what_it_got(
     served: tuple[Any, str, dict[str, str]],
 ) -> None:
     app, url, auth = served
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     long_text = " ".join([TEN_SENTENCES] * 4)
     before = engine.sentences_spoken
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:

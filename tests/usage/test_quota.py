@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import client_for, running_app
-from tests.helpers import BrokenBackend, decode_wav, quota_counters
-from vocalis.accounts.models import Account, ApiKey
+from tests.helpers import BrokenBackend, charged, decode_wav, quota_counters
+from vocalis.accounts.models import ApiKey
 from vocalis.config import DEFAULT_VOICE, Settings
 from vocalis.engine import VoiceRegistry, select_device
 from vocalis.engine.text import normalize
 from vocalis.kit.clock import ManualClock
+from vocalis.usage.models import UsagePeriod
 
 TEN_CHARACTERS = "Hello you."
 
@@ -125,8 +126,7 @@ async def test_failed_synthesis_is_refunded_in_full(
         assert response.status_code == 500
         assert response.json()["code"] == "synthesis_failed"
         assert await quota_counters(app) == (0, 0)
-        async with app.state.services.database.session() as session:
-            assert await session.scalar(select(ApiKey.period_chars_used)) == 0
+        assert await charged(app.state.runtime.database, key_id=await _only_key_id(app)) == (0, 0)
 
 
 async def test_a_new_month_starts_with_fresh_counters(
@@ -148,15 +148,31 @@ async def test_a_new_month_starts_with_fresh_counters(
     assert quota["resets_at"] == "2031-03-01T00:00:00Z"
     again = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
     assert again.status_code == 200
-    async with app.state.services.database.session() as session:
-        account = await session.scalar(select(Account))
-        key_row = await session.scalar(select(ApiKey))
-    assert (account.chars_used, account.period_start, account.period_end) == (
-        10,
-        datetime(2031, 2, 1, tzinfo=UTC),
-        datetime(2031, 3, 1, tzinfo=UTC),
-    )
-    assert key_row.period_chars_used == 10
+    async with app.state.runtime.database.session() as session:
+        periods = (
+            await session.execute(
+                select(
+                    UsagePeriod.key_id,
+                    UsagePeriod.period_start,
+                    UsagePeriod.period_end,
+                    UsagePeriod.chars_used,
+                ).order_by(UsagePeriod.period_start, UsagePeriod.key_id)
+            )
+        ).all()
+    key_id = await _only_key_id(app)
+    january = (datetime(2031, 1, 1, tzinfo=UTC), datetime(2031, 2, 1, tzinfo=UTC))
+    february = (datetime(2031, 2, 1, tzinfo=UTC), datetime(2031, 3, 1, tzinfo=UTC))
+    assert [tuple(row) for row in periods] == [
+        ("", *january, 10),
+        (key_id, *january, 10),
+        ("", *february, 10),  # January's use stays January's: the new period starts at 0
+        (key_id, *february, 10),
+    ]
+
+
+async def _only_key_id(app: Any) -> str:
+    async with app.state.runtime.database.session() as session:
+        return await session.scalar(select(ApiKey.id))
 
 
 async def test_a_keys_own_character_cap_binds_before_the_account(
@@ -192,7 +208,7 @@ async def test_a_keys_own_character_cap_binds_before_the_account(
 async def test_a_request_the_quota_cannot_cover_is_refused_before_its_text_is_read(
     app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any], path: str, body: Any
 ) -> None:
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     key = await make_key(char_limit=1000)
     prepared_before = engine.texts_prepared
     response = await client.post(path, json=body, headers={"X-API-Key": key})
@@ -205,7 +221,7 @@ async def test_a_request_the_quota_cannot_cover_is_refused_before_its_text_is_re
 async def test_an_exhausted_seconds_allowance_refuses_before_the_text_is_read(
     app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
 ) -> None:
-    engine = app.state.services.engine
+    engine = app.state.runtime.engine
     key = await make_key(seconds_limit=0)
     prepared_before = engine.texts_prepared
     text = "Hello there. " * 100  # long enough for its reading to cost more than the check

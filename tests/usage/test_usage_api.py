@@ -43,7 +43,7 @@ async def test_every_authenticated_request_is_logged_without_its_text(
     assert newest["characters"] == 0 and newest["text_hash"] is None
     assert oldest["latency_ms"] >= 0
 
-    async with app.state.services.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         for table in ("usage_events", "usage_daily"):
             for row in (await session.execute(sql(f"SELECT * FROM {table}"))).all():
                 assert not any("tangerine" in str(value) for value in row)

@@ -12,10 +12,10 @@ from vocalis.kit.ids import new_id
 
 
 class Account(Base):
-    """A customer: owns keys, quota limits and the counters of the current period.
+    """A customer: owns keys, and is on a plan (billing), with its own allowances where
+    `char_limit` / `seconds_limit` are set. What it used lives in usage periods (usage).
 
-    Email is stored lower-cased. Counters cover [period_start, period_end); a request after
-    period_end starts a new period (lazily, see `vocalis.usage.quota`).
+    Email is stored lower-cased.
     """
 
     __tablename__ = "accounts"
@@ -27,12 +27,8 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
-    char_limit: Mapped[int] = mapped_column(BigInteger)
-    seconds_limit: Mapped[int] = mapped_column(BigInteger)
-    chars_used: Mapped[int] = mapped_column(BigInteger, default=0)
-    audio_ms_used: Mapped[int] = mapped_column(BigInteger, default=0)
-    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    char_limit: Mapped[int | None] = mapped_column(BigInteger)  # None: the plan's
+    seconds_limit: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -58,7 +54,6 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     rate_limit_rpm: Mapped[int | None] = mapped_column(Integer)
     monthly_char_cap: Mapped[int | None] = mapped_column(Integer)
-    period_chars_used: Mapped[int] = mapped_column(BigInteger, default=0)
     allowed_voices: Mapped[list[str] | None] = mapped_column(JSON)
     allowed_cidrs: Mapped[list[str] | None] = mapped_column(JSON)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

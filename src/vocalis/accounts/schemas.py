@@ -27,8 +27,12 @@ class AccountOut(BaseModel):
     email: str
     plan: str
     status: str
-    char_limit: int
-    seconds_limit: int
+    char_limit: int | None = Field(description="Monthly characters allowed (None: no cap)")
+    seconds_limit: int | None = Field(description="Monthly audio seconds allowed (None: no cap)")
+    char_limit_override: int | None = Field(
+        description="The account's own character allowance, instead of its plan's"
+    )
+    seconds_limit_override: int | None
     chars_used: int
     audio_ms_used: int
     period_start: datetime | None
@@ -38,12 +42,12 @@ class AccountOut(BaseModel):
 
 class AccountCreate(RequestBody):
     email: str = Field(max_length=320, json_schema_extra={"format": "email"})
-    plan: str = Field("free", max_length=32)
+    plan: str | None = Field(None, max_length=32, description="The server's default if omitted")
     char_limit: AccountLimit | None = Field(
-        None, description="Monthly characters; server default if omitted"
+        None, description="Monthly characters, instead of the plan's; the plan's if omitted"
     )
     seconds_limit: AccountLimit | None = Field(
-        None, description="Monthly audio seconds; server default if omitted"
+        None, description="Monthly audio seconds, instead of the plan's; the plan's if omitted"
     )
 
 
@@ -64,7 +68,7 @@ class KeyOut(BaseModel):
     scopes: list[str]
     rate_limit_rpm: int | None
     monthly_char_cap: int | None
-    period_chars_used: int
+    period_chars_used: int = Field(description="Characters this key used in the current period")
     allowed_voices: list[str] | None
     allowed_cidrs: list[str] | None
     expires_at: datetime | None
@@ -74,9 +78,10 @@ class KeyOut(BaseModel):
     state: str = Field(description="active, revoked or expired")
 
     @classmethod
-    def from_key(cls, key: ApiKey, now: datetime) -> KeyOut:
-        fields = {name: getattr(key, name) for name in cls.model_fields if name != "state"}
-        return cls(**fields, state=key.state(now))
+    def from_key(cls, key: ApiKey, now: datetime, chars_used: int = 0) -> KeyOut:
+        computed = ("state", "period_chars_used")
+        fields = {name: getattr(key, name) for name in cls.model_fields if name not in computed}
+        return cls(**fields, state=key.state(now), period_chars_used=chars_used)
 
 
 class KeyCreate(RequestBody):

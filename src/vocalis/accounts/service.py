@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -11,12 +12,10 @@ from enum import StrEnum
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from vocalis.accounts.keys import display_prefix, generate_api_key, hash_api_key, is_well_formed
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from vocalis.usage.quota import calendar_month
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -44,6 +43,11 @@ class Principal:
     rate_limit_rpm: int | None = None
     allowed_voices: frozenset[str] | None = None
     allowed_networks: tuple[IPNetwork, ...] | None = None
+    plan: str = "free"
+    char_limit: int | None = None  # the account's own allowances, where it has them
+    seconds_limit: int | None = None
+    key_char_cap: int | None = None  # the key's own monthly character cap
+    expires_at: datetime | None = None
 
     def may_use_voice(self, voice_id: str) -> bool:
         return self.allowed_voices is None or voice_id in self.allowed_voices
@@ -72,7 +76,8 @@ def normalize_email(email: str) -> str:
 
 @dataclass(frozen=True)
 class AccountLimits:
-    """Monthly quota limits; None leaves a value as it is (or at the default, for new accounts)."""
+    """An account's own monthly allowances, overriding its plan's; None leaves a value as it is
+    (a new account follows its plan)."""
 
     char_limit: int | None = None
     seconds_limit: int | None = None
@@ -83,24 +88,22 @@ async def create_account(
     email: str,
     *,
     now: datetime,
-    default_limits: AccountLimits,
+    plans: Collection[str],
     plan: str = "free",
     limits: AccountLimits = AccountLimits(),
 ) -> Account:
+    """A new account on `plan` (one of `plans`, the ones this server sells)."""
     email = normalize_email(email)
+    _check_plan(plan, plans)
+    _check_limits(limits)
     if await _find_account(session, email) is not None:
         raise Conflict(f"an account with email {email} already exists", code="account_exists")
-    period_start, period_end = calendar_month(now)
     account = Account(
         email=email,
         plan=plan,
         status="active",
-        char_limit=_limit(limits.char_limit, default_limits.char_limit),
-        seconds_limit=_limit(limits.seconds_limit, default_limits.seconds_limit),
-        chars_used=0,
-        audio_ms_used=0,
-        period_start=period_start,
-        period_end=period_end,
+        char_limit=limits.char_limit,
+        seconds_limit=limits.seconds_limit,
         created_at=now,
         updated_at=now,
     )
@@ -114,20 +117,20 @@ async def update_account(
     account_id: str,
     *,
     now: datetime,
+    plans: Collection[str],
     plan: str | None = None,
     status: str | None = None,
     limits: AccountLimits = AccountLimits(),
 ) -> Account:
-    """Change plan, status or limits; counters are left alone (a lowered limit simply binds)."""
+    """Change plan, status or limits; usage so far is kept (a lowered limit simply binds)."""
     account = await get_account(session, account_id)
     if status is not None and status not in ACCOUNT_STATUSES:
         raise InvalidInput(
             f"status must be one of {', '.join(ACCOUNT_STATUSES)}", code="invalid_status"
         )
-    for limit in (limits.char_limit, limits.seconds_limit):
-        if limit is not None and limit < 0:
-            raise InvalidInput("limits cannot be negative", code="invalid_limit")
+    _check_limits(limits)
     if plan is not None:
+        _check_plan(plan, plans)
         account.plan = plan
     if status is not None:
         account.status = status
@@ -160,11 +163,19 @@ async def list_accounts(
     return list(rows), total
 
 
-def _limit(given: int | None, default: int | None) -> int:
-    value = given if given is not None else default
-    if value is None or value < 0:
-        raise InvalidInput("limits must be zero or more", code="invalid_limit")
-    return value
+def _check_limits(limits: AccountLimits) -> None:
+    for limit in (limits.char_limit, limits.seconds_limit):
+        if limit is not None and limit < 0:
+            raise InvalidInput("limits cannot be negative", code="invalid_limit")
+
+
+def _check_plan(plan: str, plans: Collection[str]) -> None:
+    if plan not in plans:
+        raise InvalidInput(
+            f"no plan '{plan}'; plans are {', '.join(plans)}",
+            code="unknown_plan",
+            extra={"plans": list(plans)},
+        )
 
 
 async def get_account_by_email(session: AsyncSession, email: str) -> Account:
@@ -238,7 +249,6 @@ async def create_api_key(
         scopes=parse_scopes(list(options.scopes)),
         rate_limit_rpm=options.rate_limit_rpm,
         monthly_char_cap=options.monthly_char_cap,
-        period_chars_used=0,
         allowed_voices=sorted(set(options.allowed_voices))
         if options.allowed_voices is not None
         else None,
@@ -296,31 +306,79 @@ async def verify_api_key(
     """Map a presented secret to its caller, or raise 401 saying why it is refused."""
     if not is_well_formed(raw):
         raise Unauthorized("malformed API key", code="invalid_api_key")
-    digest = hash_api_key(raw, pepper)
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == digest).options(joinedload(ApiKey.account))
-    )
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
-        raise Unauthorized("unknown API key", code="invalid_api_key")
-    if key.revoked_at is not None:
-        raise Unauthorized("this API key has been revoked", code="revoked_api_key")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise Unauthorized("this API key has expired", code="expired_api_key")
-    if not key.account.is_active:
-        raise Unauthorized("this account is suspended", code="account_suspended")
-    return Principal(
-        account_id=key.account_id,
-        key_id=key.id,
-        scopes=frozenset(key.scopes),
-        last_used_at=key.last_used_at,
-        rate_limit_rpm=key.rate_limit_rpm,
-        allowed_voices=frozenset(key.allowed_voices) if key.allowed_voices is not None else None,
+    principal = await find_principal(session, hash_api_key(raw, pepper))
+    return check_principal(principal, now)
+
+
+@dataclass(frozen=True)
+class KeyStanding:
+    """A key's caller, and what can refuse it later: kept a few seconds by `KeyResolver`."""
+
+    principal: Principal | None  # None: no such key
+    revoked: bool = False
+    account_active: bool = True
+
+
+async def find_principal(session: AsyncSession, digest: str) -> KeyStanding:
+    """Key, account and plan in one query of plain columns (no ORM objects: the hot path)."""
+    row = (
+        await session.execute(
+            select(
+                ApiKey.id,
+                ApiKey.key_hash,
+                ApiKey.account_id,
+                ApiKey.scopes,
+                ApiKey.last_used_at,
+                ApiKey.rate_limit_rpm,
+                ApiKey.allowed_voices,
+                ApiKey.allowed_cidrs,
+                ApiKey.monthly_char_cap,
+                ApiKey.expires_at,
+                ApiKey.revoked_at,
+                Account.status,
+                Account.plan,
+                Account.char_limit,
+                Account.seconds_limit,
+            )
+            .join(Account, Account.id == ApiKey.account_id)
+            .where(ApiKey.key_hash == digest)
+        )
+    ).one_or_none()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return KeyStanding(None)
+    principal = Principal(
+        account_id=row.account_id,
+        key_id=row.id,
+        scopes=frozenset(row.scopes),
+        last_used_at=row.last_used_at,
+        rate_limit_rpm=row.rate_limit_rpm,
+        allowed_voices=frozenset(row.allowed_voices) if row.allowed_voices is not None else None,
         allowed_networks=(
-            tuple(ipaddress.ip_network(cidr) for cidr in key.allowed_cidrs)
-            if key.allowed_cidrs is not None
+            tuple(ipaddress.ip_network(cidr) for cidr in row.allowed_cidrs)
+            if row.allowed_cidrs is not None
             else None
         ),
+        plan=row.plan,
+        char_limit=row.char_limit,
+        seconds_limit=row.seconds_limit,
+        key_char_cap=row.monthly_char_cap,
+        expires_at=row.expires_at,
     )
+    return KeyStanding(principal, row.revoked_at is not None, row.status == "active")
+
+
+def check_principal(standing: KeyStanding, now: datetime) -> Principal:
+    """The caller, or a 401 saying why the key is refused (at `now`: keys expire)."""
+    principal = standing.principal
+    if principal is None:
+        raise Unauthorized("unknown API key", code="invalid_api_key")
+    if standing.revoked:
+        raise Unauthorized("this API key has been revoked", code="revoked_api_key")
+    if principal.expires_at is not None and principal.expires_at <= now:
+        raise Unauthorized("this API key has expired", code="expired_api_key")
+    if not standing.account_active:
+        raise Unauthorized("this account is suspended", code="account_suspended")
+    return principal
 
 
 async def record_key_use(session: AsyncSession, key_id: str, *, now: datetime) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts import service as accounts
-from vocalis.accounts.auth import Admin
+from vocalis.accounts.models import Account, ApiKey
 from vocalis.accounts.schemas import (
     AccountCreate,
     AccountOut,
@@ -16,12 +18,18 @@ from vocalis.accounts.schemas import (
     KeyCreated,
     KeyOut,
 )
+from vocalis.accounts.service import AccountLimits, KeyOptions, Principal
+from vocalis.admin import service
+from vocalis.admin.deps import Admin
 from vocalis.admin.schemas import AuditOut, PlatformStats
-from vocalis.admin.service import audit, audit_trail
-from vocalis.api.deps import ClockDep, SessionDep, SettingsDep, UsageRecorderDep, WriteSessionDep
+from vocalis.admin.service import Actor, audit_trail
+from vocalis.billing.deps import PlansDep
 from vocalis.jobs.schemas import QueueStats
 from vocalis.jobs.service import queue_stats
+from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
+from vocalis.usage.deps import MeterDep, UsageRecorderDep
+from vocalis.usage.meter import Meter
 from vocalis.usage.router import Days
 from vocalis.usage.schemas import UsageSummary
 from vocalis.usage.service import platform_stats, usage_summary
@@ -29,8 +37,42 @@ from vocalis.usage.service import platform_stats, usage_summary
 router = APIRouter(prefix="/admin/api", tags=["admin"])
 
 
-def _audit_context(request: Request, admin: accounts.Principal) -> dict[str, str | None]:
-    return {"actor": admin.key_id, "client_ip": request.state.client_ip}
+def _actor(request: Request, admin: Principal) -> Actor:
+    return Actor(admin.key_id, request.state.client_ip)
+
+
+async def _account_out(session: AsyncSession, meter: Meter, account: Account) -> AccountOut:
+    """The account with its allowance (plan and overrides) and this period's use."""
+    figures = await meter.read_account_in(
+        session,
+        account_id=account.id,
+        plan=account.plan,
+        char_limit=account.char_limit,
+        seconds_limit=account.seconds_limit,
+    )
+    allowance = figures.as_dict()
+    return AccountOut(
+        id=account.id,
+        email=account.email,
+        plan=account.plan,
+        status=account.status,
+        char_limit=allowance["characters"]["limit"],
+        seconds_limit=allowance["seconds"]["limit"],
+        char_limit_override=account.char_limit,
+        seconds_limit_override=account.seconds_limit,
+        chars_used=figures.chars_used,
+        audio_ms_used=figures.audio_ms_used,
+        period_start=meter.current_period().start,
+        period_end=figures.resets_at,
+        created_at=account.created_at,
+    )
+
+
+async def _keys_out(
+    session: AsyncSession, meter: Meter, keys: list[ApiKey], now: datetime
+) -> list[KeyOut]:
+    used = await meter.key_characters(session, [key.id for key in keys])
+    return [KeyOut.from_key(key, now, used.get(key.id, 0)) for key in keys]
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut)
@@ -41,28 +83,20 @@ async def create_account(
     session: WriteSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
+    meter: MeterDep,
+    plans: PlansDep,
 ) -> AccountOut:
-    now = clock.now()
-    account = await accounts.create_account(
+    account = await service.create_account(
         session,
-        body.email,
-        now=now,
-        plan=body.plan,
-        limits=accounts.AccountLimits(body.char_limit, body.seconds_limit),
-        default_limits=accounts.AccountLimits(
-            settings.default_char_limit, settings.default_seconds_limit
-        ),
-    )
-    await audit(
-        session,
-        action="account.create",
-        target_type="account",
-        target_id=account.id,
-        now=now,
+        _actor(request, admin),
+        email=body.email,
+        plan=body.plan or settings.default_plan,
+        limits=AccountLimits(body.char_limit, body.seconds_limit),
+        plans=plans.ids,
+        now=clock.now(),
         details=body.model_dump(),
-        **_audit_context(request, admin),
     )
-    return AccountOut.model_validate(account)
+    return await _account_out(session, meter, account)
 
 
 @router.get("/accounts", response_model=Page[AccountOut])
@@ -70,18 +104,20 @@ async def list_accounts(
     _admin: Admin,
     session: SessionDep,
     page: PageDep,
+    meter: MeterDep,
     email: Annotated[str | None, Query(description="Part of the email address")] = None,
 ) -> Page[AccountOut]:
     rows, total = await accounts.list_accounts(
         session, limit=page.limit, offset=page.offset, email=email
     )
-    data = [AccountOut.model_validate(row) for row in rows]
-    return page.page(data, total)
+    return page.page([await _account_out(session, meter, row) for row in rows], total)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
-async def get_account(account_id: str, _admin: Admin, session: SessionDep) -> AccountOut:
-    return AccountOut.model_validate(await accounts.get_account(session, account_id))
+async def get_account(
+    account_id: str, _admin: Admin, session: SessionDep, meter: MeterDep
+) -> AccountOut:
+    return await _account_out(session, meter, await accounts.get_account(session, account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
@@ -92,26 +128,21 @@ async def update_account(
     admin: Admin,
     session: WriteSessionDep,
     clock: ClockDep,
+    meter: MeterDep,
+    plans: PlansDep,
 ) -> AccountOut:
-    now = clock.now()
-    account = await accounts.update_account(
+    account = await service.update_account(
         session,
+        _actor(request, admin),
         account_id,
-        now=now,
         plan=body.plan,
         status=body.status,
-        limits=accounts.AccountLimits(body.char_limit, body.seconds_limit),
-    )
-    await audit(
-        session,
-        action="account.update",
-        target_type="account",
-        target_id=account.id,
-        now=now,
+        limits=AccountLimits(body.char_limit, body.seconds_limit),
+        plans=plans.ids,
+        now=clock.now(),
         details=body.model_dump(exclude_unset=True),
-        **_audit_context(request, admin),
     )
-    return AccountOut.model_validate(account)
+    return await _account_out(session, meter, account)
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
@@ -124,13 +155,11 @@ async def create_key(
     clock: ClockDep,
 ) -> KeyCreated:
     now = clock.now()
-    owner = await accounts.get_account(session, body.account_id)
-    key, secret = await accounts.create_api_key(
+    key, secret = await service.create_key(
         session,
-        owner,
-        pepper=settings.key_pepper.get_secret_value(),
-        now=now,
-        options=accounts.KeyOptions(
+        _actor(request, admin),
+        body.account_id,
+        options=KeyOptions(
             name=body.name,
             scopes=tuple(body.scopes),
             rate_limit_rpm=body.rate_limit_rpm,
@@ -139,15 +168,9 @@ async def create_key(
             allowed_cidrs=tuple(body.allowed_cidrs) if body.allowed_cidrs is not None else None,
             expires_at=body.expires_at,
         ),
-    )
-    await audit(
-        session,
-        action="key.create",
-        target_type="key",
-        target_id=key.id,
+        pepper=settings.key_pepper.get_secret_value(),
         now=now,
         details=body.model_dump(mode="json"),
-        **_audit_context(request, admin),
     )
     return KeyCreated(key=KeyOut.from_key(key, now), secret=secret)
 
@@ -158,30 +181,27 @@ async def list_keys(
     session: SessionDep,
     clock: ClockDep,
     page: PageDep,
+    meter: MeterDep,
     account_id: Annotated[str | None, Query()] = None,
 ) -> Page[KeyOut]:
     keys, total = await accounts.page_api_keys(
         session, account_id, limit=page.limit, offset=page.offset
     )
-    now = clock.now()
-    return page.page([KeyOut.from_key(key, now) for key in keys], total)
+    return page.page(await _keys_out(session, meter, keys, clock.now()), total)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, summary="Revoke a key (the row is kept)")
 async def revoke_key(
-    key_id: str, request: Request, admin: Admin, session: WriteSessionDep, clock: ClockDep
+    key_id: str,
+    request: Request,
+    admin: Admin,
+    session: WriteSessionDep,
+    clock: ClockDep,
+    meter: MeterDep,
 ) -> KeyOut:
     now = clock.now()
-    key = await accounts.revoke_api_key(session, key_id, now=now)
-    await audit(
-        session,
-        action="key.revoke",
-        target_type="key",
-        target_id=key.id,
-        now=now,
-        **_audit_context(request, admin),
-    )
-    return KeyOut.from_key(key, now)
+    key = await service.revoke_key(session, _actor(request, admin), key_id, now=now)
+    return (await _keys_out(session, meter, [key], now))[0]
 
 
 @router.get("/keys/{key_id}/usage", response_model=UsageSummary, response_model_by_alias=True)

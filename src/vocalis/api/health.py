@@ -11,10 +11,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from vocalis.api.deps import DatabaseDep, EngineDep, SettingsDep
 from vocalis.engine import SpeechEngine
 from vocalis.kit.db import Database
+from vocalis.kit.deps import DatabaseDep, SettingsDep
 from vocalis.kit.migrations import current_revision, head_revision
+from vocalis.synthesis.deps import EngineDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -18,10 +18,10 @@ from pydantic import BaseModel
 from vocalis.api.errors import ErrorBody
 from vocalis.config import Settings
 from vocalis.kit.schemas import SETTING_LIMITS
+from vocalis.synthesis.openai import OPENAI_SHAPE
 
 COMPONENTS = "#/components/schemas/{model}"
 # Routes that answer errors in OpenAI's shape carry this in their operation (`openapi_extra`).
-OPENAI_SHAPE = "x-vocalis-openai-errors"
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 DESCRIPTIONS = {

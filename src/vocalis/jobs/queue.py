@@ -19,7 +19,7 @@ from vocalis.config import Settings
 from vocalis.jobs.models import Job
 from vocalis.jobs.webhooks import enqueue_job_event
 from vocalis.kit.errors import Conflict, NotFound
-from vocalis.usage import quota
+from vocalis.usage.meter import Meter, Reservation
 from vocalis.usage.recorder import UsageRecord, store_usage
 
 ACTIVE = ("queued", "running")
@@ -38,17 +38,19 @@ class JobFinished(Conflict):
 
 @dataclass(frozen=True)
 class JobPolicy:
-    """The queue's rules, from settings."""
+    """The queue's rules, from settings, and the meter that settles what jobs reserved."""
 
     lease: timedelta
     max_attempts: int
     retry_delay: timedelta
     base_url: str
     retention_hours: float
+    meter: Meter
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JobPolicy:
+    def from_settings(cls, settings: Settings, meter: Meter) -> JobPolicy:
         return cls(
+            meter=meter,
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,
             retry_delay=timedelta(seconds=settings.job_retry_delay_seconds),
@@ -122,7 +124,7 @@ async def complete(
     job.audio_ms = audio_ms
     job.audio_bytes = audio_bytes
     job.result_path = result_path
-    await quota.settle(session, _reservation(job), audio_ms)
+    await policy.meter.settle_in(session, _reservation(job), audio_ms)
     await _end(session, job, "succeeded", now, policy)
     return True
 
@@ -197,7 +199,7 @@ async def _end(
 ) -> None:
     """Final transition with everything that must happen with it, in the same transaction."""
     if status != "succeeded":
-        await quota.refund(session, _reservation(job))
+        await policy.meter.refund_in(session, _reservation(job))
         job.error_code, job.error = code, (detail or "")[:1000]
     else:
         job.error_code, job.error = None, None
@@ -213,8 +215,8 @@ async def _end(
     )
 
 
-def _reservation(job: Job) -> quota.Reservation:
-    return quota.Reservation(
+def _reservation(job: Job) -> Reservation:
+    return Reservation(
         job.account_id, job.key_id, job.characters, job.estimated_audio_ms, job.quota_period_start
     )
 

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from vocalis.accounts.auth import JobsCaller
 from vocalis.accounts.service import Principal
-from vocalis.api.deps import (
-    ClockDep,
-    EngineDep,
-    Services,
-    ServicesDep,
-    SessionDep,
-    SettingsDep,
-    WriteSessionDep,
-)
 from vocalis.config import Settings
-from vocalis.jobs import idempotency, queue, service
+from vocalis.jobs import service
+from vocalis.jobs.deps import AudioStoreDep, JobIntakeDep, JobsCaller
+from vocalis.jobs.intake import JobIntake
 from vocalis.jobs.models import Job
 from vocalis.jobs.schemas import BatchRequest, DeliveryOut, JobOut, JobRequest, SigningSecret
-from vocalis.jobs.urls import check_webhook_url
 from vocalis.jobs.webhooks import rotate_signing_secret, secrets_in_use, signing_secret
+from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
-from vocalis.synthesis.service import QuotaCheck, TextLimits
 
 router = APIRouter(tags=["jobs"])
 
@@ -37,22 +26,6 @@ IdempotencyKey = Annotated[
     Header(description="Retry safely: the same key and body return the same job (24 h)."),
 ]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
-
-
-def _limits(settings: Settings) -> service.Limits:
-    return service.Limits(
-        text=TextLimits(settings.max_job_text_chars, settings.max_job_spoken_chars),
-        max_batch_items=settings.max_batch_items,
-        max_queued_jobs=settings.max_queued_jobs,
-        max_jobs_per_key=settings.max_jobs_per_key,
-        max_attempts=settings.job_max_attempts,
-        chars_per_second=settings.quota_chars_per_second,
-        pepper=settings.key_pepper.get_secret_value(),
-    )
-
-
-def _quota_check(services: Services) -> QuotaCheck:
-    return QuotaCheck(services.database, services.clock)
 
 
 def _base_url(request: Request, settings: Settings) -> str:
@@ -69,49 +42,17 @@ async def _submit(
     request: Request,
     principal: Principal,
     body: JobRequest | BatchRequest,
-    admit: Callable[[], Awaitable[service.Admission]],
+    intake: JobIntake,
+    settings: Settings,
     idempotency_key: str | None,
-    services: Services,
 ) -> JSONResponse:
-    """Idempotency first (a replay answers with the job it made, whatever the quota is now),
-    then admission, the webhook URL check, and quota + job in one transaction; then wake the
-    worker. A request refused on the way frees its key for a corrected retry."""
-    settings, database, clock = services.settings, services.database, services.clock
-    key = idempotency.validate_key(idempotency_key) if idempotency_key is not None else None
-    if key is not None:
-        fingerprint = idempotency.request_fingerprint(
-            request.url.path, body.model_dump(mode="json")
-        )
-        ttl = timedelta(hours=settings.idempotency_ttl_hours)
-        existing = await idempotency.begin(
-            database, principal.account_id, key, fingerprint, now=clock.now(), ttl=ttl
-        )
-        if existing is not None:
-            async with database.session() as session:
-                job = await service.get_job(session, existing, principal.account_id)
-            return _accepted(job, request, settings, replayed=True)
-    try:
-        admission = await admit()
-        if admission.webhook_url:
-            await check_webhook_url(
-                admission.webhook_url,
-                services.resolver,
-                allow_private=settings.webhook_allow_private,
-            )
-        async with database.session(write=True) as session:
-            job = await service.enqueue(
-                session, principal, admission, now=clock.now(), limits=_limits(settings)
-            )
-            if key is not None:
-                await idempotency.finish(session, principal.account_id, key, job.id)
-    except BaseException:
-        if key is not None:
-            await asyncio.shield(idempotency.abandon(database, principal.account_id, key))
-        raise
-    if services.runner is not None:
-        services.runner.job_submitted()  # only now: the job is committed and visible
-    request.state.usage = {"voice": admission.voice, "language": admission.language}
-    return _accepted(job, request, settings, replayed=False)
+    submitted = await intake.submit(
+        principal, body, endpoint=request.url.path, idempotency_key=idempotency_key
+    )
+    if submitted.admission is not None:
+        admission = submitted.admission
+        request.state.usage = {"voice": admission.voice, "language": admission.language}
+    return _accepted(submitted.job, request, settings, replayed=submitted.replayed)
 
 
 def _accepted(job: Job, request: Request, settings: Settings, *, replayed: bool) -> JSONResponse:
@@ -135,15 +76,11 @@ async def create_job(
     body: JobRequest,
     request: Request,
     principal: JobsCaller,
-    engine: EngineDep,
-    services: ServicesDep,
+    intake: JobIntakeDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def admit() -> service.Admission:
-        limits = _limits(services.settings)
-        return await service.admit_speech(engine, principal, body, limits, _quota_check(services))
-
-    return await _submit(request, principal, body, admit, idempotency_key, services)
+    return await _submit(request, principal, body, intake, settings, idempotency_key)
 
 
 @router.post(
@@ -156,15 +93,11 @@ async def create_batch(
     body: BatchRequest,
     request: Request,
     principal: JobsCaller,
-    engine: EngineDep,
-    services: ServicesDep,
+    intake: JobIntakeDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def admit() -> service.Admission:
-        limits = _limits(services.settings)
-        return await service.admit_batch(engine, principal, body, limits, _quota_check(services))
-
-    return await _submit(request, principal, body, admit, idempotency_key, services)
+    return await _submit(request, principal, body, intake, settings, idempotency_key)
 
 
 @router.get("/v1/tts/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")
@@ -197,20 +130,9 @@ async def cancel_job(
     request: Request,
     principal: JobsCaller,
     settings: SettingsDep,
-    clock: ClockDep,
-    services: ServicesDep,
+    intake: JobIntakeDep,
 ) -> JobOut:
-    async with services.database.session(write=True) as session:
-        job = await queue.cancel(
-            session,
-            job_id,
-            account_id=principal.account_id,
-            now=clock.now(),
-            policy=queue.JobPolicy.from_settings(settings),
-        )
-    if services.runner is not None:  # only now: the cancel is committed, as for submissions
-        services.runner.job_canceled(job.id)
-    return _job_out(job, request, settings)
+    return _job_out(await intake.cancel(principal, job_id), request, settings)
 
 
 @router.get(
@@ -220,12 +142,12 @@ async def cancel_job(
     summary="Download a finished job's audio (a ZIP for batches)",
 )
 async def job_audio(
-    job_id: str, principal: JobsCaller, session: SessionDep, services: ServicesDep
+    job_id: str, principal: JobsCaller, session: SessionDep, store: AudioStoreDep
 ) -> FileResponse:
     job = await service.get_job(session, job_id, principal.account_id)
     download = service.download_of(job)
-    path = services.store.path_of(download.relative_path)
-    if not await services.store.exists(download.relative_path):
+    path = store.path_of(download.relative_path)
+    if not await store.exists(download.relative_path):
         raise service.AudioExpired(f"the audio of job {job_id} is no longer stored")
     return FileResponse(path, media_type=download.media_type, filename=download.filename)
 

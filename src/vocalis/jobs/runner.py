@@ -22,6 +22,7 @@ from vocalis.jobs.webhooks import WebhookDispatcher
 from vocalis.jobs.worker import JobWorker
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.usage.meter import Meter
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class JobRunner:
         clock: Clock,
         resolver: Resolver,
         marker: Marker,
+        meter: Meter,
         concurrency: int | None = None,
     ) -> None:
         self._settings = settings
@@ -57,7 +59,7 @@ class JobRunner:
             engine=engine,
             store=store,
             clock=clock,
-            policy=JobPolicy.from_settings(settings),
+            policy=JobPolicy.from_settings(settings, meter),
             marker=marker,
             concurrency=concurrency or settings.worker_concurrency,
             poll_seconds=settings.worker_poll_seconds,

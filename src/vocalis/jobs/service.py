@@ -23,7 +23,6 @@ from vocalis.jobs.schemas import BatchRequest, JobRequest
 from vocalis.kit.db import hold_lock
 from vocalis.kit.errors import Conflict, ServiceUnavailable, TooManyRequests, VocalisError
 from vocalis.synthesis.service import (
-    QuotaCheck,
     TextLimits,
     TextTooLong,
     admit_text,
@@ -31,7 +30,7 @@ from vocalis.synthesis.service import (
     check_voice,
     rendition,
 )
-from vocalis.usage import quota
+from vocalis.usage.meter import Meter
 from vocalis.usage.recorder import text_fingerprint
 
 ZIP_MEDIA_TYPE = "application/zip"
@@ -82,7 +81,6 @@ class Limits:
     max_queued_jobs: int
     max_jobs_per_key: int
     max_attempts: int
-    chars_per_second: float
     pepper: str
 
 
@@ -91,10 +89,10 @@ async def admit_speech(
     principal: Principal,
     body: JobRequest,
     limits: Limits,
-    quota_check: QuotaCheck,
+    meter: Meter,
 ) -> Admission:
     prepared = await admit_text(
-        engine, principal, body.text, body.voice, limits=limits.text, quota_check=quota_check
+        engine, principal, body.text, body.voice, limits=limits.text, meter=meter
     )
     rendition(prepared, body.speed, body.format, body.sample_rate)  # refuse a bad rate now
     return Admission(
@@ -111,7 +109,7 @@ async def admit_speech(
         item_count=1,
         characters=prepared.characters,
         estimated_audio_ms=engine.expected_duration_ms(
-            prepared, body.speed, limits.chars_per_second
+            prepared, body.speed, meter.chars_per_second
         ),
         text_hash=text_fingerprint(body.text, limits.pepper),
         webhook_url=body.webhook_url,
@@ -124,7 +122,7 @@ async def admit_batch(
     principal: Principal,
     body: BatchRequest,
     limits: Limits,
-    quota_check: QuotaCheck,
+    meter: Meter,
 ) -> Admission:
     """Every item's length and voice, the whole batch's length and the quota are checked before
     any item is normalized; then the words read out are bounded, item by item and in total."""
@@ -144,7 +142,7 @@ async def admit_batch(
             f"the limit is {limits.text.max_chars}",
             extra={"max_characters": limits.text.max_chars},
         )
-    await quota_check(principal, characters)
+    await meter.precheck(principal, characters)
     prepared_items = []
     for index, (item, voice_id) in enumerate(zip(body.items, voice_ids, strict=True)):
         with _naming_item(index):
@@ -177,7 +175,7 @@ async def admit_batch(
         item_count=len(items),
         characters=characters,
         estimated_audio_ms=sum(
-            engine.expected_duration_ms(prepared, body.speed, limits.chars_per_second)
+            engine.expected_duration_ms(prepared, body.speed, meter.chars_per_second)
             for prepared in prepared_items
         ),
         text_hash=text_fingerprint("\0".join(item["text"] for item in items), limits.pepper),
@@ -206,6 +204,7 @@ async def enqueue(
     *,
     now: datetime,
     limits: Limits,
+    meter: Meter,
 ) -> Job:
     """Check capacity, reserve the quota and queue the job — all in the caller's transaction.
 
@@ -227,13 +226,8 @@ async def enqueue(
             f"this key already has {active} unfinished jobs (at most {limits.max_jobs_per_key})",
             headers={"Retry-After": "5"},
         )
-    reservation = await quota.reserve(
-        session,
-        account_id=principal.account_id,
-        key_id=principal.key_id,
-        characters=admission.characters,
-        audio_ms=admission.estimated_audio_ms,
-        now=now,
+    reservation = await meter.reserve_in(
+        session, principal, admission.characters, admission.estimated_audio_ms
     )
     job = Job(
         account_id=principal.account_id,

@@ -23,3 +23,10 @@ class ManualClock(Clock):
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+def calendar_month(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC calendar month holding `now`: [first instant, first instant of the next)."""
+    start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    end = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -11,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 def migrations_dir() -> Path:
@@ -38,13 +40,36 @@ def head_revision() -> str | None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind `engine`, on its own connection: safe in a running loop."""
-    async with engine.begin() as conn:
+    async with _migrating(engine) as conn:
         await conn.run_sync(_run, "upgrade", revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as conn:
+    async with _migrating(engine) as conn:
         await conn.run_sync(_run, "downgrade", revision)
+
+
+@asynccontextmanager
+async def _migrating(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One transaction for the whole migration. On SQLite, foreign keys are off meanwhile:
+    changing a table there means copying it, and dropping the old copy would otherwise
+    cascade into every row that refers to it (the API keys of every account, say). Whatever
+    the migration leaves must still hold together, or nothing of it is kept."""
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = (await conn.get_raw_connection()).driver_connection if sqlite else None
+        if raw is not None:  # before BEGIN: inside a transaction SQLite ignores the pragma
+            await raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if raw is not None:
+                await raw.execute("PRAGMA foreign_keys=ON")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -21,16 +21,17 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vocalis.accounts.auth import SpeechCaller
-from vocalis.api.deps import EngineDep, ServicesDep
-from vocalis.api.openapi import OPENAI_SHAPE
 from vocalis.audio.formats import AudioFormat
+from vocalis.kit.deps import SettingsDep
 from vocalis.kit.errors import InvalidInput, NotFound, VocalisError
 from vocalis.kit.schemas import RequestBody, limited_by
 from vocalis.synthesis import service
-from vocalis.synthesis.router import admit, complete_file, start_stream
+from vocalis.synthesis.deps import SpeechCaller, SpeechServiceDep
+from vocalis.synthesis.router import complete_file, start_stream
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText
 
+# Marks an operation in the schema as answering errors in OpenAI's shape (see api/openapi.py).
+OPENAI_SHAPE = "x-vocalis-openai-errors"
 OPENAI_VOICES = (
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
     "verse", "marin", "cedar",
@@ -184,13 +185,12 @@ async def create_speech(
     body: SpeechCreate,
     request: Request,
     principal: SpeechCaller,
-    engine: EngineDep,
-    services: ServicesDep,
+    speech: SpeechServiceDep,
+    settings: SettingsDep,
 ) -> Response:
     """The complete file (cached, signed, exact sizes) unless the client asks to stream:
     `stream_format: "audio"` streams the audio as it is made, `"sse"` as server-sent events."""
     started = time.perf_counter()
-    settings = services.settings
     if body.model not in OPENAI_MODELS:
         raise InvalidInput(
             f"model '{body.model}' does not exist; use one of {', '.join(OPENAI_MODELS)}",
@@ -198,13 +198,13 @@ async def create_speech(
         )
     voice = resolve_voice(body.voice, settings.openai_voices, settings.default_voice)
     rate = OPENAI_PCM_RATE if body.response_format is AudioFormat.PCM else None
-    admitted = await admit(
-        principal, body.input, voice, engine, services,
+    admitted = await speech.admit(
+        principal, body.input, voice,
         speed=body.speed, audio_format=body.response_format, sample_rate=rate,
     )  # fmt: skip
     if "stream_format" not in body.model_fields_set:
-        return await complete_file(request, admitted, engine, services, started=started)
-    started_stream = await start_stream(request, admitted, engine, services)
+        return await complete_file(request, admitted, speech, started=started)
+    started_stream = await start_stream(request, admitted, speech)
     if body.stream_format == "sse":
         events = _events(started_stream.chunks, started_stream.stream)
         return StreamingResponse(

@@ -11,15 +11,13 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from vocalis.accounts.auth import SpeechCaller
-from vocalis.accounts.service import Principal
-from vocalis.api.deps import EngineDep, Services, ServicesDep
-from vocalis.api.disconnect import unless_disconnected
 from vocalis.audio.formats import AudioFormat
-from vocalis.engine import PreparedText, SpeechEngine
+from vocalis.engine import PreparedText
+from vocalis.kit.disconnect import unless_disconnected
 from vocalis.synthesis import service
+from vocalis.synthesis.deps import EngineDep, SpeechCaller, SpeechServiceDep
 from vocalis.synthesis.schemas import SpeechRequest, VoiceList, VoiceOut
-from vocalis.usage.recorder import text_fingerprint
+from vocalis.synthesis.service import Admitted, SpeechService
 
 router = APIRouter(prefix="/v1", tags=["speech"])
 
@@ -32,65 +30,13 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def accounting(services: Services) -> service.Accounting:
-    settings = services.settings
-    return service.Accounting(
-        database=services.database,
-        clock=services.clock,
-        chars_per_second=settings.quota_chars_per_second,
-        cache=services.cache,
-        cache_hits_count=settings.cache_hits_count,
-        marker=services.marker,
-        ledger=services.ledger,
-    )
-
-
-def text_limits(services: Services) -> service.TextLimits:
-    settings = services.settings
-    return service.TextLimits(settings.max_text_chars, settings.max_spoken_chars)
-
-
-@dataclass(frozen=True)
-class Admitted:
-    """A request that passed admission, on any speech route: who asks, for which text, read
-    how, and to come out how."""
-
-    principal: Principal
-    text: str
-    prepared: PreparedText
-    how: service.Rendition
-
-
-async def admit(
-    principal: Principal,
-    text: str,
-    voice: str | None,
-    engine: SpeechEngine,
-    services: Services,
-    *,
-    speed: float,
-    audio_format: AudioFormat,
-    sample_rate: int | None,
-) -> Admitted:
-    prepared = await service.admit_text(
-        engine,
-        principal,
-        text,
-        voice,
-        limits=text_limits(services),
-        quota_check=service.QuotaCheck(services.database, services.clock),
-    )
-    how = service.rendition(prepared, speed, audio_format, sample_rate)
-    return Admitted(principal, text, prepared, how)
-
-
 def order_for(
-    request: Request, admitted: Admitted, services: Services
+    request: Request, admitted: Admitted, speech: SpeechService
 ) -> tuple[service.Order, dict[str, Any]]:
     """The service's view of the request, and its usage event's details (which a stream fills
     in with what it produced when it ends)."""
     voice = admitted.prepared.voice
-    text_hash = text_fingerprint(admitted.text, services.settings.key_pepper.get_secret_value())
+    text_hash = speech.fingerprint(admitted.text)
     usage: dict[str, Any] = {"voice": voice.id, "language": voice.language, "text_hash": text_hash}
     request.state.usage = usage
     route = request.scope.get("route")
@@ -147,32 +93,28 @@ async def text_to_speech(
     body: SpeechRequest,
     request: Request,
     principal: SpeechCaller,
-    engine: EngineDep,
-    services: ServicesDep,
+    speech: SpeechServiceDep,
 ) -> Response:
     started = time.perf_counter()
-    admitted = await admit(
-        principal, body.text, body.voice, engine, services,
+    admitted = await speech.admit(
+        principal, body.text, body.voice,
         speed=body.speed, audio_format=body.format, sample_rate=body.sample_rate,
     )  # fmt: skip
-    return await complete_file(request, admitted, engine, services, started=started)
+    return await complete_file(request, admitted, speech, started=started)
 
 
 async def complete_file(
     request: Request,
     admitted: Admitted,
-    engine: SpeechEngine,
-    services: Services,
+    speech_service: SpeechService,
     *,
     started: float,
 ) -> Response:
     """The whole file, with its cost headers, for any route; a client that hangs up before it
     is ready stops the synthesis and is refunded."""
-    order, usage = order_for(request, admitted, services)
+    order, usage = order_for(request, admitted, speech_service)
     try:
-        spoken = await unless_disconnected(
-            request, service.speak(order, engine=engine, accounting=accounting(services))
-        )
+        spoken = await unless_disconnected(request, speech_service.speak(order))
     finally:
         request.state.usage_recorded = order.ticket.swept
     speech = spoken.speech
@@ -205,16 +147,15 @@ async def text_to_speech_stream(
     body: SpeechRequest,
     request: Request,
     principal: SpeechCaller,
-    engine: EngineDep,
-    services: ServicesDep,
+    speech: SpeechServiceDep,
 ) -> StreamingResponse:
     """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
     sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
-    admitted = await admit(
-        principal, body.text, body.voice, engine, services,
+    admitted = await speech.admit(
+        principal, body.text, body.voice,
         speed=body.speed, audio_format=body.format, sample_rate=body.sample_rate,
     )  # fmt: skip
-    started = await start_stream(request, admitted, engine, services)
+    started = await start_stream(request, admitted, speech)
     return StreamingResponse(
         started.chunks, media_type=body.format.media_type, headers=started.headers
     )
@@ -228,11 +169,11 @@ class StartedStream:
 
 
 async def start_stream(
-    request: Request, admitted: Admitted, engine: SpeechEngine, services: Services
+    request: Request, admitted: Admitted, speech: SpeechService
 ) -> StartedStream:
     """Open an accounted stream (quota reserved now, settled when it ends) for any route."""
-    order, usage = order_for(request, admitted, services)
-    stream = await service.open_stream(order, engine=engine, accounting=accounting(services))
+    order, usage = order_for(request, admitted, speech)
+    stream = await speech.open_stream(order)
     headers = {
         **audio_headers(admitted.prepared, admitted.how, cache_hit=stream.cache_hit),
         "Cache-Control": "no-store",

@@ -27,12 +27,10 @@ from vocalis.engine import PreparedText, SpeechEngine
 from vocalis.engine.text import character_count
 from vocalis.engine.voice import NothingToSpeak
 from vocalis.kit.clock import Clock
-from vocalis.kit.db import Database
 from vocalis.kit.errors import Forbidden, InvalidInput
 from vocalis.synthesis.cache import CachedSpeech, SpeechCache, cache_key
-from vocalis.usage import quota
-from vocalis.usage.ledger import ReservationLedger
-from vocalis.usage.quota import QuotaFigures, Reservation
+from vocalis.usage.meter import Hold, Meter, QuotaFigures, Reservation
+from vocalis.usage.recorder import text_fingerprint
 
 ENGINE_VERSION = f"vocalis-{__version__}/piper-{package_version('piper-tts')}/marking-1"
 
@@ -75,13 +73,11 @@ class Spoken:
 class Accounting:
     """What synthesis needs besides the engine: where to charge, and how."""
 
-    database: Database
+    meter: Meter
     clock: Clock
-    chars_per_second: float
     cache: SpeechCache
     cache_hits_count: bool
     marker: Marker
-    ledger: ReservationLedger
 
 
 @dataclass(frozen=True)
@@ -118,6 +114,54 @@ class Order:
     ticket: Ticket
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A request that passed admission, on any speech route: who asks, for which text, read
+    how, and to come out how."""
+
+    principal: Principal
+    text: str
+    prepared: PreparedText
+    how: Rendition
+
+
+@dataclass(frozen=True)
+class SpeechService:
+    """The speech routes' one entry: admission, then a file or a stream, accounted."""
+
+    engine: SpeechEngine
+    accounting: Accounting
+    limits: TextLimits
+    pepper: str
+
+    async def admit(
+        self,
+        principal: Principal,
+        text: str,
+        voice: str | None,
+        *,
+        speed: float,
+        audio_format: AudioFormat,
+        sample_rate: int | None,
+    ) -> Admitted:
+        prepared = await admit_text(
+            self.engine, principal, text, voice, limits=self.limits, meter=self.accounting.meter
+        )
+        return Admitted(
+            principal, text, prepared, rendition(prepared, speed, audio_format, sample_rate)
+        )
+
+    def fingerprint(self, text: str) -> str:
+        """The keyed hash a usage event keeps instead of the text."""
+        return text_fingerprint(text, self.pepper)
+
+    async def speak(self, order: Order) -> Spoken:
+        return await speak(order, engine=self.engine, accounting=self.accounting)
+
+    async def open_stream(self, order: Order) -> SpeechStream:
+        return await open_stream(order, engine=self.engine, accounting=self.accounting)
+
+
 def check_length(text: str, limits: TextLimits) -> int:
     """The characters of `text` as sent (what is billed), or a 422 when there are too many."""
     if not text.strip():
@@ -138,13 +182,13 @@ async def admit_text(
     voice: str | None,
     *,
     limits: TextLimits,
-    quota_check: QuotaCheck,
+    meter: Meter,
 ) -> PreparedText:
     """Check the text, the voice and the quota before anything proportional to the text is
     spent, then normalize it in a thread and bound its words."""
     characters = check_length(text, limits)
     voice_id = check_voice(engine, principal, voice)
-    await quota_check(principal, characters)
+    await meter.precheck(principal, characters)
     prepared = await asyncio.to_thread(engine.prepare, text, voice_id)
     check_spoken_length(prepared, limits)
     return prepared
@@ -171,32 +215,6 @@ def check_spoken_length(prepared: PreparedText, limits: TextLimits) -> None:
                 "max_spoken_characters": limits.max_spoken_chars,
             },
         )
-
-
-PRECHECK_FROM_CHARS = 1000  # shorter texts are read in about a millisecond: cheaper than a check
-
-
-@dataclass(frozen=True)
-class QuotaCheck:
-    """A cheap read that refuses (429) a request its account cannot pay for, before a long text
-    is even normalized; the reservation later is still the atomic decision. A short text skips
-    it: reading it costs less than the query, and the reservation refuses it just the same."""
-
-    database: Database
-    clock: Clock
-
-    async def __call__(self, principal: Principal, characters: int) -> None:
-        if characters < PRECHECK_FROM_CHARS:
-            return
-        async with self.database.session() as session:
-            await quota.precheck(
-                session,
-                account_id=principal.account_id,
-                key_id=principal.key_id,
-                characters=characters,
-                audio_ms=1,  # any synthesis makes some audio: an exhausted allowance refuses now
-                now=self.clock.now(),
-            )
 
 
 def rendition(
@@ -241,16 +259,13 @@ async def speak(order: Order, *, engine: SpeechEngine, accounting: Accounting) -
         await asyncio.shield(accounting.cache.put(key, cached))  # indexed even if we are left
         # Charged last, in one transaction: up to its commit a hang-up still means a refund,
         # and after it nothing remains that could be interrupted.
-        async with accounting.database.session(write=True) as session:
-            ticket.swept = not await quota.settle(session, reservation, speech.audio_ms)
-            figures = await quota.read_quota(
-                session, principal.account_id, accounting.clock.now(), key_id=principal.key_id
-            )
+        settled, figures = await accounting.meter.settle_and_read(
+            reservation, principal, speech.audio_ms
+        )
+        ticket.swept = not settled
     except BaseException:  # failures and client disconnects alike: nothing was delivered
         await asyncio.shield(_refund(accounting, reservation, ticket))
         raise
-    finally:
-        accounting.ledger.untrack(reservation.id)
     return Spoken(speech, figures)
 
 
@@ -360,14 +375,10 @@ async def _synthesize_stream(
         # Runs on success, failure and client disconnect alike; shielded so that a cancelled
         # request still settles its account.
         with anyio.CancelScope(shield=True):
-            try:
-                async with accounting.database.session(write=True) as session:
-                    settled = await quota.settle(
-                        session, reservation, progress.audio_ms, progress.characters
-                    )
-                order.ticket.swept = not settled
-            finally:
-                accounting.ledger.untrack(reservation.id)
+            settled = await accounting.meter.settle(
+                reservation, progress.audio_ms, progress.characters
+            )
+            order.ticket.swept = not settled
 
 
 async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -376,10 +387,10 @@ async def _replay(content: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[
 
 
 async def _reserve(order: Order, engine: SpeechEngine, accounting: Accounting) -> Reservation:
-    """Take the quota, and leave a row saying so, in one transaction (see usage.ledger)."""
-    principal, prepared, ticket = order.principal, order.prepared, order.ticket
-    estimate = engine.expected_duration_ms(prepared, order.how.speed, accounting.chars_per_second)
-    hold = accounting.ledger.hold(
+    """Take the quota, and leave a row saying so, in one transaction (see usage.meter)."""
+    prepared, ticket, meter = order.prepared, order.ticket, accounting.meter
+    estimate = engine.expected_duration_ms(prepared, order.how.speed, meter.chars_per_second)
+    hold = Hold(
         request_id=ticket.request_id,
         method=ticket.method,
         endpoint=ticket.endpoint,
@@ -388,43 +399,21 @@ async def _reserve(order: Order, engine: SpeechEngine, accounting: Accounting) -
         voice=prepared.voice.id,
         language=prepared.voice.language,
     )
-    async with accounting.database.session(write=True) as session:
-        reservation = await quota.reserve(
-            session,
-            account_id=principal.account_id,
-            key_id=principal.key_id,
-            characters=prepared.characters,
-            audio_ms=estimate,
-            now=accounting.clock.now(),
-            hold=hold,
-        )
-    accounting.ledger.track(reservation.id)
-    return reservation
+    return await meter.reserve(order.principal, prepared.characters, estimate, hold)
 
 
 async def _charge_cache_hit(
     order: Order, cached: CachedSpeech, accounting: Accounting
 ) -> QuotaFigures:
     """A hit costs what the audio is (when hits count), with nothing left to correct later."""
-    principal, prepared = order.principal, order.prepared
-    now = accounting.clock.now()
-    async with accounting.database.session(write=True) as session:
-        if accounting.cache_hits_count:
-            await quota.reserve(
-                session,
-                account_id=principal.account_id,
-                key_id=principal.key_id,
-                characters=prepared.characters,
-                audio_ms=cached.audio_ms,
-                now=now,
-            )
-        return await quota.read_quota(session, principal.account_id, now, key_id=principal.key_id)
+    return await accounting.meter.charge(
+        order.principal,
+        order.prepared.characters,
+        cached.audio_ms,
+        free=not accounting.cache_hits_count,
+    )
 
 
 async def _refund(accounting: Accounting, reservation: Reservation, ticket: Ticket) -> None:
     """Give everything back; if a sweep already did (and recorded the request), say so."""
-    try:
-        async with accounting.database.session(write=True) as session:
-            ticket.swept = not await quota.refund(session, reservation)
-    finally:
-        accounting.ledger.untrack(reservation.id)
+    ticket.swept = not await accounting.meter.refund(reservation)

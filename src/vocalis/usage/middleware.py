@@ -8,8 +8,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vocalis.kit.clock import Clock
 from vocalis.kit.errors import INTERRUPTED_STATUS
-from vocalis.usage.recorder import UsageRecord
+from vocalis.usage.recorder import UsageRecord, UsageRecorder
 
 
 class UsageMiddleware:
@@ -17,8 +18,10 @@ class UsageMiddleware:
     (and those refused before a key was verified) leave no event, nor do requests whose event
     was already written for them (`usage_recorded`: a sweep gave back their reservation)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, recorder: UsageRecorder, clock: Clock) -> None:
         self.app = app
+        self._recorder = recorder
+        self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,10 +46,9 @@ class UsageMiddleware:
             state: dict[str, Any] = scope.get("state", {})
             principal = state.get("principal")
             if principal is not None and not state.get("usage_recorded"):
-                services = scope["app"].state.services
-                services.usage.record(
+                self._recorder.record(
                     UsageRecord(
-                        created_at=services.clock.now(),
+                        created_at=self._clock.now(),
                         request_id=state.get("request_id", ""),
                         account_id=principal.account_id,
                         key_id=principal.key_id,

@@ -1,4 +1,5 @@
-"""Usage rows: one event per authenticated request, and per-day aggregates for fast reports."""
+"""Usage rows: quota periods, reservations of running requests, one event per authenticated
+request, and per-day aggregates for fast reports."""
 
 from __future__ import annotations
 
@@ -38,6 +39,28 @@ class UsageEvent(Base):
     # completed: answered; failed: refused or broke; canceled: the client hung up (or canceled
     # its job) and was refunded; interrupted: the server stopped or died mid-request, refunded.
     outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class UsagePeriod(Base):
+    """What an account (`key_id` empty) or one of its keys used and holds reserved in one
+    quota period. Allowances are not here: they come from the account's plan (billing)."""
+
+    __tablename__ = "usage_periods"
+    __table_args__ = (
+        UniqueConstraint("account_id", "key_id", "period_start", name="uq_usage_periods_row"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(40))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    chars_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    audio_ms_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    chars_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    audio_ms_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class QuotaReservation(Base):

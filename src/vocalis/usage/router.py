@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from vocalis.accounts.auth import UsageReader
-from vocalis.api.deps import ClockDep, SessionDep, UsageRecorderDep
+from vocalis.accounts import service as accounts
+from vocalis.kit.deps import ClockDep, SessionDep
 from vocalis.kit.pagination import Page, PageDep
-from vocalis.usage import quota
+from vocalis.usage.deps import MeterDep, UsageReader, UsageRecorderDep
 from vocalis.usage.schemas import QuotaOut, UsageEventOut, UsageSummary
 from vocalis.usage.service import usage_log, usage_summary
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
+keys_router = APIRouter(prefix="/v1/keys", tags=["keys"])  # a key's usage, beside the key
 
 Days = Annotated[int, Query(ge=1, le=366, description="How many days back, today included (UTC).")]
 
@@ -44,8 +45,24 @@ async def get_usage_logs(
 
 
 @router.get("/quota", response_model=QuotaOut, summary="Limits and use in the current period")
-async def get_quota(principal: UsageReader, session: SessionDep, clock: ClockDep) -> QuotaOut:
-    figures = await quota.read_quota(
-        session, principal.account_id, clock.now(), key_id=principal.key_id
-    )
+async def get_quota(principal: UsageReader, meter: MeterDep) -> QuotaOut:
+    figures = await meter.figures(principal)
     return QuotaOut(**figures.as_dict(), resets_at=figures.resets_at, plan=figures.plan)
+
+
+@keys_router.get(
+    "/{key_id}/usage", response_model=UsageSummary, summary="Usage of one of your keys"
+)
+async def get_key_usage(
+    key_id: str,
+    principal: UsageReader,
+    session: SessionDep,
+    clock: ClockDep,
+    recorder: UsageRecorderDep,
+    days: Days = 30,
+) -> dict:
+    await accounts.get_api_key(session, key_id, account_id=principal.account_id)
+    await recorder.flush()
+    return await usage_summary(
+        session, days=days, today=clock.now().date(), account_id=principal.account_id, key_id=key_id
+    )

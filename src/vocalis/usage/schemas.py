@@ -8,15 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class CharacterAllowance(BaseModel):
-    limit: int
-    used: int
-    remaining: int
+    limit: int | None = Field(description="None: no monthly cap (metered)")
+    used: int = Field(description="Used this period, including what running requests hold")
+    remaining: int | None
 
 
 class SecondsAllowance(BaseModel):
-    limit: int
+    limit: int | None = Field(description="None: no monthly cap (metered)")
     used: float
-    remaining: float
+    remaining: float | None
 
 
 class QuotaOut(BaseModel):

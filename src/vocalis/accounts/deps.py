@@ -1,16 +1,20 @@
-"""Request authentication and authorization, in the order that keeps refusals cheap.
+"""Who is calling: a `Principal` resolved from the request's credential, then authorized.
 
 key present → well-formed → known, live, account active (401) → client address allowed (403)
-→ scope (403) → rate limit (429). A request refused before the rate-limit step consumes nothing.
+→ scope (403). Rate limits are a separate step a route chooses (`vocalis.usage.deps`), applied
+after these, so a request refused here consumes nothing. Today the credential is an API key;
+a web session resolves to the same `Principal`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.service import (
     LAST_USED_RESOLUTION,
@@ -19,7 +23,7 @@ from vocalis.accounts.service import (
     record_key_use,
     verify_api_key,
 )
-from vocalis.api.deps import ClockDep, DatabaseDep, LimiterDep, SettingsDep
+from vocalis.kit.deps import ClockDep, DatabaseDep, SettingsDep, provided
 from vocalis.kit.errors import Forbidden, Unauthorized
 
 # auto_error=False: we render our own 401s; these objects also document the schemes in /docs.
@@ -47,15 +51,15 @@ def _presented_key(request: Request) -> str:
     )
 
 
+@cache  # one dependency per scope, so FastAPI resolves it once per request
 def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """Dependency factory: the verified caller, allowed `scope`, within its rate limit."""
+    """Dependency factory: the verified caller, allowed `scope` (no rate limit applied)."""
 
     async def dependency(
         request: Request,
         settings: SettingsDep,
         database: DatabaseDep,
         clock: ClockDep,
-        limiter: LimiterDep,
         _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         _header_doc: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:
@@ -75,13 +79,6 @@ def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(
                 f"this API key lacks the '{scope.value}' scope", code="insufficient_scope"
             )
-        limit = await limiter.hit(
-            principal.key_id, principal.rate_limit_rpm or settings.default_rate_limit_rpm
-        )
-        if limit is not None:
-            request.state.response_headers.update(limit.headers())
-            if not limit.allowed:
-                raise limit.refusal()
         if principal.last_used_at is None or now - principal.last_used_at >= LAST_USED_RESOLUTION:
             async with database.session(write=True) as session:
                 await record_key_use(session, principal.key_id, now=now)
@@ -90,7 +87,13 @@ def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-SpeechCaller = Annotated[Principal, Depends(authorized(Scope.TTS))]
-JobsCaller = Annotated[Principal, Depends(authorized(Scope.JOBS))]
-UsageReader = Annotated[Principal, Depends(authorized(Scope.USAGE_READ))]
-Admin = Annotated[Principal, Depends(authorized(Scope.ADMIN))]
+KeyReader = Annotated[Principal, Depends(authorized(Scope.USAGE_READ))]
+
+
+class KeyUsage(Protocol):
+    """How many characters keys used this period: counted by usage, shown with the keys."""
+
+    async def key_characters(self, session: AsyncSession, key_ids: list[str]) -> dict[str, int]: ...
+
+
+KeyUsageDep = Annotated[KeyUsage, Depends(provided(KeyUsage))]

@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
-from vocalis.accounts.auth import SpeechCaller
-from vocalis.api.deps import ServicesDep
 from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from vocalis.audio.uploads import ACCEPTED, UploadFormat, demuxer_for
+from vocalis.synthesis.deps import MarkerDep, SpeechCaller
 
 router = APIRouter(prefix="/v1/watermark", tags=["marking"])
 
@@ -36,7 +35,7 @@ class Verification(BaseModel):
 async def verify(
     file: Annotated[UploadFile, File(description=f"The audio file to check: {ACCEPTED}")],
     _principal: SpeechCaller,
-    services: ServicesDep,
+    marker: MarkerDep,
     upload_format: Annotated[
         UploadFormat | None,
         Form(
@@ -55,7 +54,7 @@ async def verify(
 ) -> Verification:
     data = await file.read()
     demuxer = demuxer_for(data, upload_format, sample_rate)  # reads a few header bytes
-    verdict = await asyncio.to_thread(services.marker.verify, data, demuxer)
+    verdict = await asyncio.to_thread(marker.verify, data, demuxer)
     inspection = verdict.inspection
     return Verification(
         status=verdict.status,

@@ -1,0 +1,1 @@
+"""Plans and what they allow; payment (Stripe) builds on this."""

@@ -1,0 +1,219 @@
+"""The one wiring: settings → database → engine → services, created once and closed once.
+
+`vocalis serve` (through `create_app`), `vocalis worker` and every CLI command build one
+`Runtime` and use what they need of it: parts are built on first use, so `vocalis keys list`
+opens a database and never loads a voice. Nothing here lives in a module global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from vocalis.accounts.deps import KeyUsage
+from vocalis.audio.marking import Marker
+from vocalis.billing.plans import Catalogue
+from vocalis.config import Settings
+from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
+from vocalis.jobs.intake import JobIntake
+from vocalis.jobs.runner import JobRunner
+from vocalis.jobs.storage import AudioStore
+from vocalis.jobs.urls import Resolver, SystemResolver
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.synthesis.cache import SpeechCache
+from vocalis.synthesis.service import Accounting, SpeechService, TextLimits
+from vocalis.usage.meter import Meter
+from vocalis.usage.ratelimit import RateLimiter
+from vocalis.usage.recorder import UsageRecorder
+
+log = logging.getLogger(__name__)
+
+SETTLE_GRACE_SECONDS = 5.0
+
+
+def build_engine(settings: Settings, registry: VoiceRegistry | None = None) -> SpeechEngine:
+    """The speech engine as configured (not yet started: `await engine.start()` loads voices)."""
+    return SpeechEngine(
+        registry or VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice),
+        select_device(settings.device, settings.inference_threads),
+        concurrency=settings.inference_concurrency,
+        sentence_pause_ms=settings.sentence_pause_ms,
+        max_piece_chars=settings.max_piece_chars,
+    )
+
+
+class Runtime:
+    """Everything one Vocalis process holds. `registry` shares already-loaded voices (tests,
+    embedding); `resolver` replaces the system DNS used to vet webhook URLs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: VoiceRegistry | None = None,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.resolver = resolver or SystemResolver()
+        self._registry = registry
+        self._warming: asyncio.Task[None] | None = None
+
+    # --- parts, built on first use ---------------------------------------------------------
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(
+            self.settings.database_url,
+            echo=self.settings.database_echo,
+            connect_timeout=self.settings.database_connect_timeout_seconds,
+        )
+
+    @cached_property
+    def engine(self) -> SpeechEngine:
+        return build_engine(self.settings, self._registry)
+
+    @cached_property
+    def marker(self) -> Marker:
+        return Marker(self.settings.key_pepper.get_secret_value())
+
+    @cached_property
+    def store(self) -> AudioStore:
+        return AudioStore(self.settings.storage_path)
+
+    @cached_property
+    def cache(self) -> SpeechCache:
+        return SpeechCache(self.settings.storage_path / "cache", self.settings.cache_max_bytes)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings.rate_limit_storage)
+
+    @cached_property
+    def recorder(self) -> UsageRecorder:
+        return UsageRecorder(self.database)
+
+    @cached_property
+    def plans(self) -> Catalogue:
+        return Catalogue(self.settings.plans, chars_per_second=self.settings.quota_chars_per_second)
+
+    @cached_property
+    def meter(self) -> Meter:
+        return Meter(
+            self.database,
+            self.clock,
+            self.plans,
+            chars_per_second=self.settings.quota_chars_per_second,
+            lease=timedelta(seconds=self.settings.reservation_lease_seconds),
+        )
+
+    @cached_property
+    def runner(self) -> JobRunner | None:
+        """The in-process worker (VOCALIS_WORKER=inline); None when workers run apart."""
+        return self.job_runner() if self.settings.worker == "inline" else None
+
+    def job_runner(self, concurrency: int | None = None) -> JobRunner:
+        return JobRunner(
+            settings=self.settings,
+            database=self.database,
+            engine=self.engine,
+            store=self.store,
+            clock=self.clock,
+            resolver=self.resolver,
+            marker=self.marker,
+            meter=self.meter,
+            concurrency=concurrency,
+        )
+
+    @cached_property
+    def speech(self) -> SpeechService:
+        settings = self.settings
+        accounting = Accounting(
+            meter=self.meter,
+            clock=self.clock,
+            cache=self.cache,
+            cache_hits_count=settings.cache_hits_count,
+            marker=self.marker,
+        )
+        limits = TextLimits(settings.max_text_chars, settings.max_spoken_chars)
+        return SpeechService(
+            self.engine, accounting, limits, settings.key_pepper.get_secret_value()
+        )
+
+    @cached_property
+    def jobs(self) -> JobIntake:
+        return JobIntake(
+            settings=self.settings,
+            database=self.database,
+            clock=self.clock,
+            engine=self.engine,
+            resolver=self.resolver,
+            meter=self.meter,
+            runner=self.runner,
+        )
+
+    def provided(self) -> dict[type, Any]:
+        """What request dependencies may ask for, by type (see `vocalis.kit.deps`)."""
+        parts: dict[type, Any] = {
+            Settings: self.settings,
+            Clock: self.clock,
+            Database: self.database,
+            SpeechEngine: self.engine,
+            Marker: self.marker,
+            AudioStore: self.store,
+            SpeechCache: self.cache,
+            RateLimiter: self.limiter,
+            UsageRecorder: self.recorder,
+            Meter: self.meter,
+            KeyUsage: self.meter,
+            Catalogue: self.plans,
+            Resolver: self.resolver,
+            JobRunner: self.runner,
+            SpeechService: self.speech,
+            JobIntake: self.jobs,
+        }
+        return parts
+
+    # --- roles -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[Runtime]:
+        """The API process: voices warm in the background (/readyz says when), the usage
+        writer and the meter's reservation upkeep run, and with VOCALIS_WORKER=inline so do jobs."""
+        await self.cache.load()
+        self.recorder.start()
+        self.meter.start()  # and, first thing, give back what a dead predecessor held
+        self._warming = asyncio.create_task(self.engine.start(), name="warm-voices")
+        if self.runner is not None:
+            self.runner.start()  # waits for the voices before taking work
+        try:
+            yield self
+        finally:
+            await self._stop_serving()
+
+    async def _stop_serving(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
+        if self._warming is not None:
+            self._warming.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._warming
+        # Requests the server cancelled at the end of its grace period are giving back their
+        # quota now; whatever is still held after that is given back here.
+        grace = min(SETTLE_GRACE_SECONDS, self.settings.shutdown_grace_seconds)
+        await self.meter.close(grace=grace)
+        await self.recorder.close()
+
+    async def close(self) -> None:
+        """Release what was built: the engine's threads and the database's connections."""
+        if "engine" in self.__dict__:
+            self.engine.close()
+        if "database" in self.__dict__:
+            await self.database.dispose()

@@ -1,0 +1,48 @@
+"""Rate limits as a step a route chooses, after the caller is known and authorized."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from vocalis.accounts.deps import authorized
+from vocalis.accounts.service import Principal, Scope
+from vocalis.kit.deps import SettingsDep, provided
+from vocalis.usage.meter import Meter
+from vocalis.usage.ratelimit import RateLimiter
+from vocalis.usage.recorder import UsageRecorder
+
+LimiterDep = Annotated[RateLimiter, Depends(provided(RateLimiter))]
+UsageRecorderDep = Annotated[UsageRecorder, Depends(provided(UsageRecorder))]
+MeterDep = Annotated[Meter, Depends(provided(Meter))]
+
+
+@cache  # one dependency per scope, so FastAPI resolves it once per request
+def rate_limited(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the caller allowed `scope` (see `authorized`), counted against its
+    requests-per-minute budget; 429 with `Retry-After` when the window is full."""
+
+    caller = Depends(authorized(scope))  # a default, not an annotation: it names `scope`
+
+    async def dependency(
+        request: Request,
+        settings: SettingsDep,
+        limiter: LimiterDep,
+        principal: Principal = caller,
+    ) -> Principal:
+        limit = await limiter.hit(
+            principal.key_id, principal.rate_limit_rpm or settings.default_rate_limit_rpm
+        )
+        if limit is not None:
+            request.state.response_headers.update(limit.headers())
+            if not limit.allowed:
+                raise limit.refusal()
+        return principal
+
+    return dependency
+
+
+UsageReader = Annotated[Principal, Depends(rate_limited(Scope.USAGE_READ))]

@@ -1,0 +1,497 @@
+"""The Meter: reserve → settle → refund, for every way in (sync, stream, OpenAI, jobs, batch).
+
+At admission a request reserves its characters and an estimate of its audio (erring long: see
+`SpeechEngine.expected_duration_ms`); when it is done the reservation is settled at what was
+really made, and on any failure — or a client that hangs up — refunded in full. A cache hit is
+charged its exact cost at once.
+
+A synchronous request's reservation is also a row (`QuotaReservation`), written in the same
+transaction as the counters it moved and deleted with their correction, so it is given back
+exactly once. The process serving the request keeps the row's lease alive; a row whose lease ran
+out belongs to a process that died (`kill -9`, a crash, a lost machine), and any process sweeps
+it: refund, and a usage event marked `interrupted` in the request's place. On shutdown a process
+waits for its own requests to settle, then gives back whatever is still held. Jobs keep their
+reservation on the job row instead, settled in the transaction that ends the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vocalis.accounts.service import Principal
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.kit.errors import INTERRUPTED_STATUS, TooManyRequests
+from vocalis.kit.ids import new_id, process_id
+from vocalis.usage import periods
+from vocalis.usage.models import QuotaReservation
+from vocalis.usage.periods import UNLIMITED, Allowance
+from vocalis.usage.recorder import UsageRecord, store_usage
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 100
+PRECHECK_FROM_CHARS = 1000  # shorter texts are read in about a millisecond: cheaper than a check
+
+
+class Plans(Protocol):
+    """Where allowances come from (billing's catalogue of plans)."""
+
+    def allowance(
+        self, plan_id: str, *, characters: int | None, seconds: int | None
+    ) -> Allowance: ...
+
+
+class QuotaExceeded(TooManyRequests):
+    code = "quota_exceeded"
+
+
+@dataclass(frozen=True)
+class QuotaFigures:
+    """An account's allowance and use in its current period (and the key's own cap, if any).
+    `used` counts what running requests hold reserved too."""
+
+    plan: str
+    allowance: Allowance
+    chars_used: int
+    audio_ms_used: int
+    resets_at: datetime
+    key_char_cap: int | None = None
+    key_chars_used: int = 0
+
+    @property
+    def chars_remaining(self) -> int:
+        return max(0, self.allowance.characters - self.chars_used)
+
+    @property
+    def seconds_remaining(self) -> float:
+        return max(0, self.allowance.audio_ms - self.audio_ms_used) / 1000
+
+    def as_dict(self) -> dict[str, Any]:
+        unlimited_chars = self.allowance.characters >= UNLIMITED
+        unlimited_ms = self.allowance.audio_ms >= UNLIMITED
+        figures: dict[str, Any] = {
+            "characters": {
+                "limit": None if unlimited_chars else self.allowance.characters,
+                "used": self.chars_used,
+                "remaining": None if unlimited_chars else self.chars_remaining,
+            },
+            "seconds": {
+                "limit": None if unlimited_ms else self.allowance.seconds,
+                "used": round(self.audio_ms_used / 1000, 3),
+                "remaining": None if unlimited_ms else round(self.seconds_remaining, 3),
+            },
+        }
+        if self.key_char_cap is not None:
+            figures["key_characters"] = {
+                "limit": self.key_char_cap,
+                "used": self.key_chars_used,
+                "remaining": max(0, self.key_char_cap - self.key_chars_used),
+            }
+        return figures
+
+
+@dataclass(frozen=True)
+class Reservation:
+    account_id: str
+    key_id: str
+    characters: int
+    audio_ms: int
+    period_start: datetime
+    id: str | None = None  # the QuotaReservation row of a request (jobs keep their own row)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a request's reservation row records: which request, and what a usage event needs
+    if the process holding it dies."""
+
+    request_id: str
+    method: str
+    endpoint: str
+    voice: str | None = None
+    language: str | None = None
+    client_ip: str | None = None
+    text_hash: str | None = None
+
+
+class Meter:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        plans: Plans,
+        *,
+        chars_per_second: float,
+        lease: timedelta,
+        owner: str | None = None,
+    ) -> None:
+        self.owner = owner or process_id()
+        self.lease = lease
+        self.chars_per_second = chars_per_second  # the speech rate audio estimates assume
+        self._plans = plans
+        self._database = database
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._live: set[str] = set()  # reservations of requests still running here
+
+    def allowance(self, principal: Principal) -> Allowance:
+        return self.allowance_of(principal.plan, principal.char_limit, principal.seconds_limit)
+
+    def allowance_of(
+        self, plan: str, char_limit: int | None, seconds_limit: int | None
+    ) -> Allowance:
+        """A plan's allowance, with an account's own limits where it has them."""
+        return self._plans.allowance(plan, characters=char_limit, seconds=seconds_limit)
+
+    # --- requests: each operation its own short transaction ---------------------------------
+
+    async def precheck(self, principal: Principal, characters: int) -> None:
+        """Refuse at once (429) a long text its account cannot pay for, before any work
+        proportional to it is spent; a short one skips the read (the reservation refuses it
+        just the same, atomically)."""
+        if characters < PRECHECK_FROM_CHARS:
+            return
+        async with self._database.session() as session:
+            figures = await self.read_in(session, principal)
+        key = figures.as_dict().get("key_characters")
+        now = self._clock.now()
+        if key is not None and characters > key["remaining"]:
+            raise _exceeded("key", characters, 1, figures, now)
+        if characters > figures.chars_remaining or figures.seconds_remaining <= 0:
+            raise _exceeded("account", characters, 1, figures, now)
+
+    async def reserve(
+        self, principal: Principal, characters: int, audio_ms: int, hold: Hold
+    ) -> Reservation:
+        """Take the quota and leave a row saying so, in one transaction; this process keeps
+        the row's lease alive until the request settles or refunds."""
+        now = self._clock.now()
+        async with self._database.session(write=True) as session:
+            reservation = await self.reserve_in(session, principal, characters, audio_ms)
+            row = QuotaReservation(
+                id=new_id("rsv"),
+                account_id=reservation.account_id,
+                key_id=reservation.key_id,
+                characters=characters,
+                audio_ms=audio_ms,
+                period_start=reservation.period_start,
+                created_at=now,
+                owner=self.owner,
+                lease_expires_at=now + self.lease,
+                **vars(hold),
+            )
+            session.add(row)
+        reservation = Reservation(**{**vars(reservation), "id": row.id})
+        self._live.add(row.id)
+        return reservation
+
+    async def charge(
+        self, principal: Principal, characters: int, audio_ms: int, *, free: bool = False
+    ) -> QuotaFigures:
+        """Charge an exact cost at once (a cache hit; `free` when hits are not counted) and
+        return the figures after it, in one transaction."""
+        async with self._database.session(write=not free) as session:
+            if not free:
+                await self._take(session, principal, characters, audio_ms, settled=True)
+            return await self.read_in(session, principal)
+
+    async def settle(
+        self, reservation: Reservation, audio_ms: int, characters: int | None = None
+    ) -> bool:
+        """Charge the real duration (and, for a stream cut short, the characters it stood for).
+        False when a sweep had already given the reservation back: nothing changes then."""
+        try:
+            async with self._database.session(write=True) as session:
+                return await self.settle_in(session, reservation, audio_ms, characters)
+        finally:
+            self._live.discard(reservation.id or "")
+
+    async def settle_and_read(
+        self, reservation: Reservation, principal: Principal, audio_ms: int
+    ) -> tuple[bool, QuotaFigures]:
+        """`settle`, and the figures after it, in the same transaction."""
+        try:
+            async with self._database.session(write=True) as session:
+                settled = await self.settle_in(session, reservation, audio_ms)
+                return settled, await self.read_in(session, principal)
+        finally:
+            self._live.discard(reservation.id or "")
+
+    async def refund(self, reservation: Reservation) -> bool:
+        """Give back everything; False when a sweep already did (and recorded the request)."""
+        return await self.settle(reservation, audio_ms=0, characters=0)
+
+    async def figures(self, principal: Principal) -> QuotaFigures:
+        async with self._database.session() as session:
+            return await self.read_in(session, principal)
+
+    # --- inside a caller's transaction (jobs) -----------------------------------------------
+
+    async def reserve_in(
+        self, session: AsyncSession, principal: Principal, characters: int, audio_ms: int
+    ) -> Reservation:
+        """Reserve within the caller's transaction, or raise 429 with the figures."""
+        period = await self._take(session, principal, characters, audio_ms, settled=False)
+        return Reservation(
+            principal.account_id, principal.key_id, characters, audio_ms, period.start
+        )
+
+    async def settle_in(
+        self,
+        session: AsyncSession,
+        reservation: Reservation,
+        audio_ms: int,
+        characters: int | None = None,
+    ) -> bool:
+        if not await _release_row(session, reservation):
+            return False
+        spoken = (
+            reservation.characters
+            if characters is None
+            else min(characters, reservation.characters)
+        )
+        await periods.settle(
+            session,
+            account_id=reservation.account_id,
+            key_id=reservation.key_id,
+            period_start=reservation.period_start,
+            reserved_chars=reservation.characters,
+            reserved_ms=reservation.audio_ms,
+            characters=spoken,
+            audio_ms=audio_ms,
+        )
+        return True
+
+    async def refund_in(self, session: AsyncSession, reservation: Reservation) -> bool:
+        return await self.settle_in(session, reservation, audio_ms=0, characters=0)
+
+    async def read_in(self, session: AsyncSession, principal: Principal) -> QuotaFigures:
+        """The caller's figures in the current period (nothing counted yet reads as zeros)."""
+        return await self.read_account_in(
+            session,
+            account_id=principal.account_id,
+            plan=principal.plan,
+            char_limit=principal.char_limit,
+            seconds_limit=principal.seconds_limit,
+            key_id=principal.key_id,
+            key_cap=principal.key_char_cap,
+        )
+
+    async def read_account_in(
+        self,
+        session: AsyncSession,
+        *,
+        account_id: str,
+        plan: str,
+        char_limit: int | None,
+        seconds_limit: int | None,
+        key_id: str | None = None,
+        key_cap: int | None = None,
+    ) -> QuotaFigures:
+        period = self.current_period()
+        account, key = await periods.read(
+            session, account_id=account_id, key_id=key_id, period=period
+        )
+        return QuotaFigures(
+            plan=plan,
+            allowance=self.allowance_of(plan, char_limit, seconds_limit),
+            chars_used=account.characters,
+            audio_ms_used=account.audio_ms,
+            resets_at=period.end,
+            key_char_cap=key_cap,
+            key_chars_used=key.characters,
+        )
+
+    def current_period(self) -> periods.Period:
+        return periods.period_at(self._clock.now())
+
+    async def key_characters(self, session: AsyncSession, key_ids: list[str]) -> dict[str, int]:
+        """Characters each key used (or holds reserved) in the current period."""
+        return await periods.key_characters(session, key_ids, self.current_period())
+
+    async def _take(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        characters: int,
+        audio_ms: int,
+        *,
+        settled: bool,
+    ) -> periods.Period:
+        now = self._clock.now()
+        period = self.current_period()
+        try:
+            async with session.begin_nested():
+                await periods.take(
+                    session,
+                    account_id=principal.account_id,
+                    key_id=principal.key_id,
+                    period=period,
+                    allowance=self.allowance(principal),
+                    key_cap=principal.key_char_cap,
+                    characters=characters,
+                    audio_ms=audio_ms,
+                    settled=settled,
+                )
+        except periods.Short as short:
+            figures = await self.read_in(session, principal)
+            raise _exceeded(short.what, characters, audio_ms, figures, now) from None
+        return period
+
+    # --- the leases of this process's requests, and the sweep of dead ones' ------------------
+
+    def start(self) -> None:
+        """Keep leases alive and sweep dead processes' reservations — first thing, too."""
+        self._task = asyncio.create_task(self._run(), name="reservation-upkeep")
+
+    async def close(self, grace: float) -> None:
+        """Wait up to `grace` seconds for this process's requests to settle; give back the rest."""
+        if self._task is not None:
+            self._task.cancel()
+        try:
+            async with asyncio.timeout(grace):
+                while self._live:
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pass
+        try:
+            given_back = await self.sweep(own=True)
+        except Exception:  # the database is gone: another process's sweep will do it
+            log.warning("could not give back unfinished requests' quota", exc_info=True)
+            return
+        if given_back:
+            log.warning("shutdown: gave back the quota of %d unfinished requests", given_back)
+
+    def forget(self, reservation: Reservation) -> None:
+        """Stop renewing a reservation that could not be settled here: its lease runs out and
+        a sweep gives it back."""
+        self._live.discard(reservation.id or "")
+
+    async def renew(self) -> int:
+        """Push the leases of the requests still running here forward; returns how many."""
+        live = list(self._live)
+        if not live:
+            return 0
+        async with self._database.session(write=True) as session:
+            result = await session.execute(
+                update(QuotaReservation)
+                .where(QuotaReservation.id.in_(live))
+                .values(lease_expires_at=self._clock.now() + self.lease)
+            )
+        return result.rowcount or 0
+
+    async def sweep(self, *, own: bool = False) -> int:
+        """Give back reservations whose lease ran out (with `own`, every one of this process's)
+        and record each as an interrupted request; returns how many."""
+        swept = 0
+        while True:
+            now = self._clock.now()
+            async with self._database.session(write=True) as session:
+                condition = (
+                    QuotaReservation.owner == self.owner
+                    if own
+                    else QuotaReservation.lease_expires_at < now
+                )
+                rows = list(
+                    await session.scalars(
+                        select(QuotaReservation)
+                        .where(condition)
+                        .order_by(QuotaReservation.lease_expires_at)
+                        .limit(SWEEP_BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                records = [
+                    _interrupted(row, now)
+                    for row in rows
+                    if await self.refund_in(session, _reservation_of(row))
+                ]
+                await store_usage(session, records)
+            swept += len(records)
+            if len(rows) < SWEEP_BATCH:
+                return swept
+
+    async def _run(self) -> None:
+        interval = self.lease.total_seconds() / 3
+        while True:
+            try:
+                await self.renew()
+                swept = await self.sweep()
+                if swept:
+                    log.warning("gave back the quota of %d requests of a stopped process", swept)
+            except Exception:
+                log.warning("reservation upkeep failed; will retry", exc_info=True)
+            await asyncio.sleep(interval)
+
+
+async def _release_row(session: AsyncSession, reservation: Reservation) -> bool:
+    """Delete the reservation's row, if it has one; True when this call is the one that did."""
+    if reservation.id is None:
+        return True
+    deleted = await session.execute(
+        delete(QuotaReservation).where(QuotaReservation.id == reservation.id)
+    )
+    return deleted.rowcount == 1
+
+
+def _reservation_of(row: QuotaReservation) -> Reservation:
+    return Reservation(
+        row.account_id, row.key_id, row.characters, row.audio_ms, row.period_start, row.id
+    )
+
+
+def _interrupted(row: QuotaReservation, now: datetime) -> UsageRecord:
+    return UsageRecord(
+        created_at=now,
+        request_id=row.request_id,
+        account_id=row.account_id,
+        key_id=row.key_id,
+        method=row.method,
+        endpoint=row.endpoint,
+        status_code=INTERRUPTED_STATUS,
+        latency_ms=round((now - row.created_at).total_seconds() * 1000),
+        client_ip=row.client_ip,
+        voice=row.voice,
+        language=row.language,
+        text_hash=row.text_hash,
+        outcome="interrupted",
+    )
+
+
+def _exceeded(
+    what: str, characters: int, audio_ms: int, figures: QuotaFigures, now: datetime
+) -> QuotaExceeded:
+    if what == "key":
+        detail = (
+            f"this API key's monthly character cap is reached: {characters} needed, "
+            f"{figures.as_dict()['key_characters']['remaining']} remaining"
+        )
+    elif characters > figures.chars_remaining:
+        detail = (
+            f"monthly character quota exceeded: {characters} needed, "
+            f"{figures.chars_remaining} remaining"
+        )
+    else:
+        detail = (
+            f"monthly audio seconds quota exceeded: about {audio_ms / 1000:.1f} s needed, "
+            f"{figures.seconds_remaining:.1f} s remaining"
+        )
+    retry_after = max(1, math.ceil((figures.resets_at - now).total_seconds()))
+    return QuotaExceeded(
+        detail,
+        headers={"Retry-After": str(retry_after)},
+        extra={"quota": figures.as_dict(), "resets_at": iso_utc(figures.resets_at)},
+    )
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
