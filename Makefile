@@ -16,7 +16,7 @@ test: $(VENV)/.installed-dev
 
 # Unit tests and the SQLite API tests, while working; `make test` runs everything.
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not slow and not postgresql" -q
+	$(BIN)/python -m pytest -m "not slow and not postgresql" -q -n auto
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -112,6 +112,7 @@ def test_configuration_errors_do_not_print_secrets(env: dict[str, str]) -> None:
     assert "s3cret-pw" not in result.output
 
 
+@pytest.mark.slow  # a real server process
 def test_served_access_log_hides_keys_sent_in_the_query(
     env: dict[str, str], tmp_path: Path
 ) -> None:

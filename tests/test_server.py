@@ -19,6 +19,8 @@ from tests.servers import free_port
 from vocalis.kit.db import Database
 from vocalis.usage.models import QuotaReservation, UsageEvent
 
+pytestmark = pytest.mark.slow  # real server processes, killed and stopped
+
 
 def _vocalis(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

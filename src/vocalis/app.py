@@ -21,7 +21,6 @@ from vocalis.api.openapi import install_openapi
 from vocalis.config import Settings, load_settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import router as jobs_router
-from vocalis.jobs.urls import Resolver
 from vocalis.kit.clock import Clock
 from vocalis.runtime import Runtime
 from vocalis.synthesis import openai as openai_compatible
@@ -30,6 +29,7 @@ from vocalis.synthesis import verify as marking
 from vocalis.usage import router as usage_router
 from vocalis.usage.deps import rate_limited
 from vocalis.usage.middleware import UsageMiddleware
+from vocalis.webhooks.urls import Resolver
 
 log = logging.getLogger("vocalis")
 

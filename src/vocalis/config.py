@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     quota_chars_per_second: float = Field(
         15.0, gt=0, description="speech rate assumed when reserving audio seconds at admission"
     )
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="how long a process keeps a resolved API key; changes made elsewhere (another "
+        "server, the CLI) reach it within this time, its own at once",
+    )
     default_rate_limit_rpm: int = Field(600, ge=1, description="requests per minute per key")
     rate_limit_storage: str = Field(
         "memory://", description="memory:// for one process, redis://host:port to share limits"

@@ -2,15 +2,10 @@
 
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.admin.models import AuditEntry
-from vocalis.jobs.models import (
-    IdempotencyRecord,
-    Job,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookSecret,
-)
+from vocalis.jobs.models import IdempotencyRecord, Job
 from vocalis.kit.db import Base
 from vocalis.usage.models import QuotaReservation, UsageDaily, UsageEvent
+from vocalis.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSecret
 
 __all__ = [
     "Account",

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+from vocalis.accounts.credentials import KeyResolver
 from vocalis.accounts.deps import KeyUsage
 from vocalis.audio.marking import Marker
 from vocalis.billing.plans import Catalogue
@@ -22,15 +23,15 @@ from vocalis.config import Settings
 from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
 from vocalis.jobs.intake import JobIntake
 from vocalis.jobs.runner import JobRunner
-from vocalis.jobs.storage import AudioStore
-from vocalis.jobs.urls import Resolver, SystemResolver
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.storage.files import AudioStore
 from vocalis.synthesis.cache import SpeechCache
 from vocalis.synthesis.service import Accounting, SpeechService, TextLimits
 from vocalis.usage.meter import Meter
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
+from vocalis.webhooks.urls import Resolver, SystemResolver
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,15 @@ class Runtime:
     @cached_property
     def recorder(self) -> UsageRecorder:
         return UsageRecorder(self.database)
+
+    @cached_property
+    def keys(self) -> KeyResolver:
+        return KeyResolver(
+            self.database,
+            self.clock,
+            pepper=self.settings.key_pepper.get_secret_value(),
+            ttl_seconds=self.settings.key_cache_seconds,
+        )
 
     @cached_property
     def plans(self) -> Catalogue:
@@ -173,6 +183,7 @@ class Runtime:
             UsageRecorder: self.recorder,
             Meter: self.meter,
             KeyUsage: self.meter,
+            KeyResolver: self.keys,
             Catalogue: self.plans,
             Resolver: self.resolver,
             JobRunner: self.runner,

@@ -1,5 +1,6 @@
 """Who may call: valid keys pass, every other kind of key is refused with 401 and a reason."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -8,9 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from tests.conftest import client_for, create_key, running_app
 from vocalis.accounts import service as accounts
-from vocalis.accounts.keys import generate_api_key
+from vocalis.accounts.keys import generate_api_key, hash_api_key
 from vocalis.accounts.models import Account, ApiKey
+from vocalis.config import Settings
+from vocalis.engine import VoiceRegistry
 from vocalis.kit.clock import ManualClock
 
 SPEAK = {"text": "Hi."}
@@ -62,18 +66,62 @@ async def test_a_key_with_a_corrupted_character_gets_401(
     assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
 
 
-async def test_revoked_key_is_refused_at_once(
-    app: Any, client: httpx.AsyncClient, api_key: str
+async def _key_id(app: Any, raw: str) -> str:
+    pepper = app.state.runtime.settings.key_pepper.get_secret_value()
+    async with app.state.runtime.database.session() as session:
+        key_id = await session.scalar(
+            select(ApiKey.id).where(ApiKey.key_hash == hash_api_key(raw, pepper))
+        )
+    assert key_id is not None
+    return key_id
+
+
+async def test_a_key_revoked_through_the_api_is_refused_at_once(
+    app: Any, client: httpx.AsyncClient, api_key: str, make_key: Callable[..., Any]
 ) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
-    assert (await _tts(client, headers)).status_code == 200
-    database = app.state.runtime.database
-    async with database.session() as session:
-        key_id = await session.scalar(select(ApiKey.id))
-    async with database.session(write=True) as session:
-        await accounts.revoke_api_key(session, key_id, now=app.state.runtime.clock.now())
+    assert (await _tts(client, headers)).status_code == 200  # known to this process now
+    admin = {"X-API-Key": await make_key("ops@example.com", scopes=("admin",))}
+    revoked = await client.delete(f"/admin/api/keys/{await _key_id(app, api_key)}", headers=admin)
+    assert revoked.status_code == 200
     response = await _tts(client, headers)
     assert (response.status_code, response.json()["code"]) == (401, "revoked_api_key")
+
+
+async def test_an_account_suspended_through_the_api_is_refused_at_once(
+    app: Any, client: httpx.AsyncClient, api_key: str, make_key: Callable[..., Any]
+) -> None:
+    headers = {"X-API-Key": api_key}
+    assert (await _tts(client, headers)).status_code == 200
+    admin = {"X-API-Key": await make_key("ops@example.com", scopes=("admin",))}
+    async with app.state.runtime.database.session() as session:
+        account_id = await session.scalar(
+            select(Account.id).where(Account.email == "user@example.com")
+        )
+    suspended = await client.patch(
+        f"/admin/api/accounts/{account_id}", json={"status": "suspended"}, headers=admin
+    )
+    assert suspended.status_code == 200
+    response = await _tts(client, headers)
+    assert (response.status_code, response.json()["code"]) == (401, "account_suspended")
+
+
+async def test_a_revocation_made_elsewhere_reaches_this_server_within_the_key_cache_time(
+    make_settings: Callable[..., Settings], sqlite_url: str, voices: VoiceRegistry
+) -> None:
+    """Another server or the CLI revoking a key: no message reaches this process, its kept
+    copy of the key runs out after VOCALIS_KEY_CACHE_SECONDS."""
+    settings = make_settings(database_url=sqlite_url, key_cache_seconds=0.5)
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        raw = await create_key(app)
+        headers = {"X-API-Key": raw}
+        assert (await client.get("/v1/usage/quota", headers=headers)).status_code == 200
+        async with app.state.runtime.database.session(write=True) as session:
+            key_id = await _key_id(app, raw)
+            await accounts.revoke_api_key(session, key_id, now=app.state.runtime.clock.now())
+        await asyncio.sleep(0.6)
+        response = await client.get("/v1/usage/quota", headers=headers)
+        assert (response.status_code, response.json()["code"]) == (401, "revoked_api_key")
 
 
 async def test_expired_key_is_refused(
@@ -90,7 +138,7 @@ async def test_expired_key_is_refused(
 async def test_suspended_account_is_refused(
     app: Any, client: httpx.AsyncClient, api_key: str
 ) -> None:
-    async with app.state.runtime.database.session(write=True) as session:
+    async with app.state.runtime.database.session(write=True) as session:  # before any request
         account = await session.scalar(select(Account))
         account.status = "suspended"
     response = await _tts(client, {"X-API-Key": api_key})

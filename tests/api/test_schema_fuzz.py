@@ -32,6 +32,8 @@ from vocalis.app import create_app
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests
+
 SEED = 20261129
 BASE_URL = "http://vocalis.test"
 FUZZ_SETTINGS: dict[str, Any] = {

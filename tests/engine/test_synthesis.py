@@ -186,6 +186,7 @@ async def test_every_piece_the_voice_reads_is_bounded(voices: VoiceRegistry, tex
     assert recorder.lengths and max(recorder.lengths) <= 150
 
 
+@pytest.mark.slow  # fresh processes measuring memory
 async def test_peak_memory_does_not_depend_on_punctuation() -> None:
     """A text with no sentence break once went to the voice as one utterance (gigabytes for
     5,000 characters); now it costs what ordinary prose of the same length costs. Each text is
@@ -205,6 +206,7 @@ async def test_peak_memory_does_not_depend_on_punctuation() -> None:
     assert unbroken <= 3 * ordinary, (unbroken, ordinary)
 
 
+@pytest.mark.slow  # every speed, long text
 async def test_speed_scales_the_duration_in_proportion(steady_voices: VoiceRegistry) -> None:
     engine = SpeechEngine(steady_voices, select_device("cpu"))
     await engine.start()

@@ -107,11 +107,13 @@ def _growth(unit: str, size: int = 2000) -> float:
     return math.log(_seconds(large) / max(_seconds(small), 1e-4)) / math.log(16)
 
 
+@pytest.mark.slow  # timed, best of several runs
 @pytest.mark.parametrize("unit", HOSTILE_UNITS)
 def test_the_text_front_end_is_linear_in_the_text(unit: str) -> None:
     assert _growth(unit) <= 1.3  # linear (a quadratic step would be 2)
 
 
+@pytest.mark.slow  # timed, best of several runs
 @settings(max_examples=12, deadline=None, derandomize=True)
 @given(st.text(alphabet="1234567890 .,;:!?%$#-'\"()…ab\n", min_size=1, max_size=12))
 def test_no_repeated_pattern_makes_it_quadratic(unit: str) -> None:

@@ -1,33 +1,8 @@
-"""Jobs run on real time (retries and leases must really elapse) against a local receiver."""
+"""Jobs run on real time (retries and leases must really elapse) against a local receiver: the
+webhook tests' settings and fixtures, for a job announces its end with a webhook."""
 
-from collections.abc import AsyncIterator, Callable
+from tests.webhooks.conftest import WEBHOOK_SETTINGS, clock, receiver, settings
 
-import pytest
+JOB_SETTINGS = WEBHOOK_SETTINGS
 
-from tests.jobs.receiver import Receiver, ReceiverServer
-from vocalis.config import Settings
-from vocalis.kit.clock import Clock
-
-JOB_SETTINGS = {
-    "webhook_allow_private": True,  # the test receiver listens on loopback
-    "webhook_retry_schedule": [0, 0.2, 0.2],
-    "webhook_timeout_seconds": 1.0,
-    "worker_poll_seconds": 0.05,
-}
-
-
-@pytest.fixture
-def clock() -> Clock:  # type: ignore[override]
-    return Clock()
-
-
-@pytest.fixture
-def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
-    return make_settings(database_url=database_url, **JOB_SETTINGS)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    hooks = Receiver()
-    async with ReceiverServer(hooks):
-        yield hooks
+__all__ = ["JOB_SETTINGS", "clock", "receiver", "settings"]

@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 
 from tests.conftest import client_for, running_app
 from tests.helpers import decode_wav, quota_counters, transcribe, wait_for_job, word_recall
-from tests.jobs.receiver import Receiver
+from tests.webhooks.receiver import Receiver
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 

@@ -13,9 +13,10 @@ from tests.jobs.conftest import JOB_SETTINGS
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import queue
-from vocalis.jobs.models import Job, WebhookDelivery
+from vocalis.jobs.models import Job
 from vocalis.jobs.queue import JobPolicy
 from vocalis.usage.models import UsageEvent
+from vocalis.webhooks.models import WebhookDelivery
 
 LEASE = timedelta(seconds=30)
 

@@ -13,8 +13,8 @@ from tests.helpers import quota_counters, wait_for_job
 from tests.jobs.conftest import JOB_SETTINGS
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
-from vocalis.jobs.cleanup import purge_expired
 from vocalis.jobs.models import Job
+from vocalis.jobs.retention import purge_expired
 from vocalis.kit.clock import ManualClock
 
 

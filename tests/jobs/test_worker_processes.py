@@ -21,6 +21,8 @@ from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs.models import Job
 
+pytestmark = pytest.mark.slow  # real worker processes, killed and stopped
+
 LONG_TEXT = "This is one of many sentences that keep the worker busy for a while. " * 30
 
 

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from vocalis.accounts.keys import generate_api_key
-from vocalis.jobs.webhooks import new_signing_secret
 from vocalis.kit.redact import RedactingFilter, redact
+from vocalis.webhooks.signing import new_signing_secret
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ LONG_TEXT = " ".join(
 )
 
 
+@pytest.mark.slow  # a long synthesis
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the loop, not the database
 async def test_health_answers_while_a_long_synthesis_runs(
     app: Any, client: httpx.AsyncClient, auth: dict[str, str]

@@ -57,6 +57,7 @@ async def test_each_format_decodes_to_the_speech(
         ("pcm", 24000),
     ],
 )
+@pytest.mark.slow  # many rates
 async def test_a_chosen_sample_rate_is_resampled_properly(
     client: httpx.AsyncClient, auth: dict[str, str], audio_format: str, rate: int
 ) -> None:

@@ -79,6 +79,7 @@ async def _verify(base_url: str, key: str, content: bytes) -> dict[str, Any]:
     return response.json()
 
 
+@pytest.mark.slow  # every format through the SDK
 @pytest.mark.parametrize("response_format", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
 async def test_the_sdk_creates_speech_in_every_format(
     served: tuple[str, str], response_format: str

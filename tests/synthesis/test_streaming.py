@@ -53,6 +53,7 @@ async def test_the_first_audio_arrives_while_later_sentences_are_still_being_mad
     assert progress_at_chunk == sorted(progress_at_chunk)
 
 
+@pytest.mark.slow  # every format, long text
 @pytest.mark.parametrize("audio_format", ["wav", "pcm", "mp3", "opus", "ulaw_8000"])
 async def test_a_stream_is_one_container_as_long_as_the_whole_file(
     served: tuple[Any, str, dict[str, str]], audio_format: str

@@ -19,6 +19,8 @@ from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 from vocalis.kit.clock import Clock
 
+pytestmark = pytest.mark.slow  # forty syntheses at once
+
 ALLOWANCE_SECONDS = 30
 REQUESTS = 40
 WORDS = "one two three four five six seven eight nine ten eleven twelve".split()

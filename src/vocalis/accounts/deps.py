@@ -16,15 +16,12 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vocalis.accounts.service import (
-    LAST_USED_RESOLUTION,
-    Principal,
-    Scope,
-    record_key_use,
-    verify_api_key,
-)
-from vocalis.kit.deps import ClockDep, DatabaseDep, SettingsDep, provided
+from vocalis.accounts.credentials import KeyResolver
+from vocalis.accounts.service import Principal, Scope
+from vocalis.kit.deps import ClockDep, provided
 from vocalis.kit.errors import Forbidden, Unauthorized
+
+KeyResolverDep = Annotated[KeyResolver, Depends(provided(KeyResolver))]
 
 # auto_error=False: we render our own 401s; these objects also document the schemes in /docs.
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer sk_live_…")
@@ -57,18 +54,12 @@ def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(
         request: Request,
-        settings: SettingsDep,
-        database: DatabaseDep,
+        keys: KeyResolverDep,
         clock: ClockDep,
         _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         _header_doc: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:
-        raw = _presented_key(request)
-        now = clock.now()
-        async with database.session() as session:  # its own short transaction: no lock held
-            principal = await verify_api_key(
-                session, raw, pepper=settings.key_pepper.get_secret_value(), now=now
-            )
+        principal = await keys.resolve(_presented_key(request))
         request.state.principal = principal  # from here on the request is usage-accounted
         if not principal.may_connect_from(request.state.client_ip):
             raise Forbidden(
@@ -79,9 +70,7 @@ def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
             raise Forbidden(
                 f"this API key lacks the '{scope.value}' scope", code="insufficient_scope"
             )
-        if principal.last_used_at is None or now - principal.last_used_at >= LAST_USED_RESOLUTION:
-            async with database.session(write=True) as session:
-                await record_key_use(session, principal.key_id, now=now)
+        await keys.touch(principal, clock.now())
         return principal
 
     return dependency

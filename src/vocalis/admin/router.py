@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts import service as accounts
+from vocalis.accounts.deps import KeyResolverDep
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.accounts.schemas import (
     AccountCreate,
@@ -26,7 +27,7 @@ from vocalis.admin.service import Actor, audit_trail
 from vocalis.billing.deps import PlansDep
 from vocalis.jobs.schemas import QueueStats
 from vocalis.jobs.service import queue_stats
-from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
+from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.usage.deps import MeterDep, UsageRecorderDep
 from vocalis.usage.meter import Meter
@@ -126,23 +127,27 @@ async def update_account(
     body: AccountUpdate,
     request: Request,
     admin: Admin,
-    session: WriteSessionDep,
+    database: DatabaseDep,
     clock: ClockDep,
     meter: MeterDep,
     plans: PlansDep,
+    keys: KeyResolverDep,
 ) -> AccountOut:
-    account = await service.update_account(
-        session,
-        _actor(request, admin),
-        account_id,
-        plan=body.plan,
-        status=body.status,
-        limits=AccountLimits(body.char_limit, body.seconds_limit),
-        plans=plans.ids,
-        now=clock.now(),
-        details=body.model_dump(exclude_unset=True),
-    )
-    return await _account_out(session, meter, account)
+    async with database.session(write=True) as session:
+        account = await service.update_account(
+            session,
+            _actor(request, admin),
+            account_id,
+            plan=body.plan,
+            status=body.status,
+            limits=AccountLimits(body.char_limit, body.seconds_limit),
+            plans=plans.ids,
+            now=clock.now(),
+            details=body.model_dump(exclude_unset=True),
+        )
+    keys.forget(account_id=account_id)  # committed: a suspension or a new plan applies at once
+    async with database.session() as session:
+        return await _account_out(session, meter, account)
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
@@ -195,13 +200,17 @@ async def revoke_key(
     key_id: str,
     request: Request,
     admin: Admin,
-    session: WriteSessionDep,
+    database: DatabaseDep,
     clock: ClockDep,
     meter: MeterDep,
+    keys: KeyResolverDep,
 ) -> KeyOut:
     now = clock.now()
-    key = await service.revoke_key(session, _actor(request, admin), key_id, now=now)
-    return (await _keys_out(session, meter, [key], now))[0]
+    async with database.session(write=True) as session:
+        key = await service.revoke_key(session, _actor(request, admin), key_id, now=now)
+    keys.forget(key_id=key_id)  # committed: refused from the next request on
+    async with database.session() as session:
+        return (await _keys_out(session, meter, [key], now))[0]
 
 
 @router.get("/keys/{key_id}/usage", response_model=UsageSummary, response_model_by_alias=True)

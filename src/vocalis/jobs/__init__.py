@@ -1,1 +1,1 @@
-"""Durable asynchronous jobs, their webhooks, batch synthesis and retention."""
+"""Durable asynchronous jobs, their webhook events, batch synthesis and retention."""

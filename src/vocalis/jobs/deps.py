@@ -8,8 +8,8 @@ from fastapi import Depends
 
 from vocalis.accounts.service import Principal, Scope
 from vocalis.jobs.intake import JobIntake
-from vocalis.jobs.storage import AudioStore
 from vocalis.kit.deps import provided
+from vocalis.storage.files import AudioStore
 from vocalis.usage.deps import rate_limited
 
 JobIntakeDep = Annotated[JobIntake, Depends(provided(JobIntake))]

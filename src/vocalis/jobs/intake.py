@@ -19,11 +19,11 @@ from vocalis.jobs import idempotency, queue, service
 from vocalis.jobs.models import Job
 from vocalis.jobs.runner import JobRunner
 from vocalis.jobs.schemas import BatchRequest, JobRequest
-from vocalis.jobs.urls import Resolver, check_webhook_url
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.synthesis.service import TextLimits
 from vocalis.usage.meter import Meter
+from vocalis.webhooks.urls import Resolver, check_webhook_url
 
 
 @dataclass(frozen=True)

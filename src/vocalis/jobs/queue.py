@@ -16,8 +16,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.config import Settings
+from vocalis.jobs.events import enqueue_job_event
 from vocalis.jobs.models import Job
-from vocalis.jobs.webhooks import enqueue_job_event
 from vocalis.kit.errors import Conflict, NotFound
 from vocalis.usage.meter import Meter, Reservation
 from vocalis.usage.recorder import UsageRecord, store_usage

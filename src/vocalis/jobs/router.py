@@ -14,10 +14,11 @@ from vocalis.jobs import service
 from vocalis.jobs.deps import AudioStoreDep, JobIntakeDep, JobsCaller
 from vocalis.jobs.intake import JobIntake
 from vocalis.jobs.models import Job
-from vocalis.jobs.schemas import BatchRequest, DeliveryOut, JobOut, JobRequest, SigningSecret
-from vocalis.jobs.webhooks import rotate_signing_secret, secrets_in_use, signing_secret
+from vocalis.jobs.schemas import BatchRequest, JobOut, JobRequest
 from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
+from vocalis.webhooks.schemas import DeliveryOut, SigningSecret
+from vocalis.webhooks.signing import rotate_signing_secret, secrets_in_use, signing_secret
 
 router = APIRouter(tags=["jobs"])
 

@@ -14,15 +14,16 @@ from datetime import timedelta
 from vocalis.audio.marking import Marker
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
-from vocalis.jobs.cleanup import purge_expired
+from vocalis.jobs import retention
 from vocalis.jobs.queue import JobPolicy
-from vocalis.jobs.storage import AudioStore
-from vocalis.jobs.urls import Resolver
-from vocalis.jobs.webhooks import WebhookDispatcher
 from vocalis.jobs.worker import JobWorker
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.storage.files import AudioStore
+from vocalis.storage.retention import sweep
 from vocalis.usage.meter import Meter
+from vocalis.webhooks.dispatcher import WebhookDispatcher
+from vocalis.webhooks.urls import Resolver
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,9 @@ class JobRunner:
         await self.stop()
 
     async def _retention(self) -> None:
-        retention = timedelta(hours=self._settings.job_retention_hours)
+        purgers = [retention.purger(timedelta(hours=self._settings.job_retention_hours))]
         while True:
-            await purge_expired(
-                self._database, self._store, now=self._clock.now(), retention=retention
-            )
+            await sweep(self._database, self._store, now=self._clock.now(), purgers=purgers)
             await asyncio.sleep(self._settings.cleanup_interval_seconds)
 
     async def _guard(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:

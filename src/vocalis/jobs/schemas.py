@@ -1,4 +1,4 @@
-"""Request and response bodies of the job, batch and webhook endpoints."""
+"""Request and response bodies of the job and batch endpoints."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from vocalis.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
-from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
-from vocalis.jobs.urls import MAX_URL_LENGTH
+from vocalis.jobs.models import Job
 from vocalis.kit.schemas import RequestBody, limited_by
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText, rates_by_format
+from vocalis.webhooks.urls import MAX_URL_LENGTH
 
 MAX_METADATA_BYTES = 4096
 WEBHOOK_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://"  # the scheme alone; the rest is vetted on submission
@@ -182,46 +182,6 @@ class JobOut(BaseModel):
                 job.finished_at + timedelta(hours=retention_hours) if job.finished_at else None
             ),
             purged=job.purged_at is not None,
-        )
-
-
-class SigningSecret(BaseModel):
-    secret: str = Field(description="whsec_…: verify webhook signatures with it")
-    previous_valid_until: datetime | None = Field(
-        None, description="Until then, webhooks are also signed with the previous secret"
-    )
-
-
-class AttemptOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    attempted_at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryOut(BaseModel):
-    webhook_id: str
-    event_type: str
-    url: str
-    status: str = Field(description="pending, delivering, succeeded, failed or abandoned")
-    attempts: list[AttemptOut]
-    next_attempt_at: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def from_delivery(
-        cls, delivery: WebhookDelivery, attempts: list[WebhookAttempt]
-    ) -> DeliveryOut:
-        return cls(
-            webhook_id=delivery.id,
-            event_type=delivery.event_type,
-            url=delivery.url,
-            status=delivery.status,
-            attempts=[AttemptOut.model_validate(attempt) for attempt in attempts],
-            next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
-            created_at=delivery.created_at,
         )
 
 

@@ -17,7 +17,7 @@ from vocalis.accounts.service import Principal
 from vocalis.audio.formats import AudioFormat
 from vocalis.engine import SpeechEngine
 from vocalis.engine.text import character_count
-from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery
+from vocalis.jobs.models import Job
 from vocalis.jobs.queue import ACTIVE, JobNotFound
 from vocalis.jobs.schemas import BatchRequest, JobRequest
 from vocalis.kit.db import hold_lock
@@ -32,6 +32,7 @@ from vocalis.synthesis.service import (
 )
 from vocalis.usage.meter import Meter
 from vocalis.usage.recorder import text_fingerprint
+from vocalis.webhooks.models import WebhookAttempt, WebhookDelivery
 
 ZIP_MEDIA_TYPE = "application/zip"
 

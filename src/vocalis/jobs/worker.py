@@ -18,12 +18,12 @@ from vocalis.jobs import queue
 from vocalis.jobs.batch import BatchEntry, build_zip
 from vocalis.jobs.models import Job
 from vocalis.jobs.queue import JobPolicy
-from vocalis.jobs.storage import AudioStore
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
 from vocalis.kit.errors import VocalisError
 from vocalis.kit.ids import process_id
 from vocalis.kit.wakeup import Wakeup
+from vocalis.storage.files import AudioStore
 from vocalis.synthesis.service import rendition, synthesize_file
 
 log = logging.getLogger(__name__)

@@ -199,10 +199,13 @@ class Meter:
     ) -> QuotaFigures:
         """Charge an exact cost at once (a cache hit; `free` when hits are not counted) and
         return the figures after it, in one transaction."""
-        async with self._database.session(write=not free) as session:
-            if not free:
-                await self._take(session, principal, characters, audio_ms, settled=True)
-            return await self.read_in(session, principal)
+        if free:
+            return await self.figures(principal)
+        async with self._database.session(write=True) as session:
+            period, (account, key) = await self._take(
+                session, principal, characters, audio_ms, settled=True
+            )
+        return self._figures(principal, period, account, key)
 
     async def settle(
         self, reservation: Reservation, audio_ms: int, characters: int | None = None
@@ -240,7 +243,7 @@ class Meter:
         self, session: AsyncSession, principal: Principal, characters: int, audio_ms: int
     ) -> Reservation:
         """Reserve within the caller's transaction, or raise 429 with the figures."""
-        period = await self._take(session, principal, characters, audio_ms, settled=False)
+        period, _ = await self._take(session, principal, characters, audio_ms, settled=False)
         return Reservation(
             principal.account_id, principal.key_id, characters, audio_ms, period.start
         )
@@ -326,26 +329,47 @@ class Meter:
         audio_ms: int,
         *,
         settled: bool,
-    ) -> periods.Period:
+    ) -> tuple[periods.Period, tuple[periods.Counters, periods.Counters]]:
+        """A refusal rolls the caller's transaction back (the account's row may have been
+        counted before the key's refused), reads the figures afresh and raises 429: the
+        transaction it was part of cannot go on anyway. No savepoint: two fewer round trips on
+        every request that fits."""
         now = self._clock.now()
         period = self.current_period()
         try:
-            async with session.begin_nested():
-                await periods.take(
-                    session,
-                    account_id=principal.account_id,
-                    key_id=principal.key_id,
-                    period=period,
-                    allowance=self.allowance(principal),
-                    key_cap=principal.key_char_cap,
-                    characters=characters,
-                    audio_ms=audio_ms,
-                    settled=settled,
-                )
+            counters = await periods.take(
+                session,
+                account_id=principal.account_id,
+                key_id=principal.key_id,
+                period=period,
+                allowance=self.allowance(principal),
+                key_cap=principal.key_char_cap,
+                characters=characters,
+                audio_ms=audio_ms,
+                settled=settled,
+            )
         except periods.Short as short:
+            await session.rollback()
             figures = await self.read_in(session, principal)
             raise _exceeded(short.what, characters, audio_ms, figures, now) from None
-        return period
+        return period, counters
+
+    def _figures(
+        self,
+        principal: Principal,
+        period: periods.Period,
+        account: periods.Counters,
+        key: periods.Counters,
+    ) -> QuotaFigures:
+        return QuotaFigures(
+            plan=principal.plan,
+            allowance=self.allowance(principal),
+            chars_used=account.characters,
+            audio_ms_used=account.audio_ms,
+            resets_at=period.end,
+            key_char_cap=principal.key_char_cap,
+            key_chars_used=key.characters,
+        )
 
     # --- the leases of this process's requests, and the sweep of dead ones' ------------------
 

@@ -66,6 +66,14 @@ class Counters:
         return self.audio_ms_used + self.audio_ms_reserved
 
 
+COUNTERS = (
+    UsagePeriod.chars_used,
+    UsagePeriod.audio_ms_used,
+    UsagePeriod.chars_reserved,
+    UsagePeriod.audio_ms_reserved,
+)
+
+
 class Short(Exception):
     """The account (`what="account"`) or the key (`"key"`) cannot cover what was asked."""
 
@@ -84,19 +92,15 @@ async def take(
     characters: int,
     audio_ms: int,
     settled: bool,
-) -> None:
+) -> tuple[Counters, Counters]:
     """Count `characters` and `audio_ms` against the account and the key, or raise `Short` (the
-    caller rolls back its savepoint). `settled`: straight into `used` (a cache hit's exact
-    cost); else into `reserved`, to be settled or refunded later."""
+    caller rolls back its savepoint); returns both rows' counters after it. `settled`: straight
+    into `used` (a cache hit's exact cost); else into `reserved`, settled or refunded later."""
     chars_column, ms_column = (
         ("chars_used", "audio_ms_used") if settled else ("chars_reserved", "audio_ms_reserved")
     )
     row = _row(account_id, WHOLE_ACCOUNT, period)
-    values = {
-        chars_column: getattr(UsagePeriod, chars_column) + characters,
-        ms_column: getattr(UsagePeriod, ms_column) + audio_ms,
-    }
-    taken = await _update_existing(
+    account = await _update_existing(
         session,
         row,
         period,
@@ -109,27 +113,35 @@ async def take(
             UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved + audio_ms
             <= allowance.audio_ms
         )
-        .values(values),
+        .values(
+            {
+                chars_column: getattr(UsagePeriod, chars_column) + characters,
+                ms_column: getattr(UsagePeriod, ms_column) + audio_ms,
+            }
+        )
+        .returning(*COUNTERS),
         account_id=account_id,
         key_id=WHOLE_ACCOUNT,
     )
-    if not taken:
+    if account is None:
         raise Short("account")
     key_row = _row(account_id, key_id, period)
     cap = UNLIMITED if key_cap is None else key_cap
-    capped = await _update_existing(
+    key = await _update_existing(
         session,
         key_row,
         period,
         update(UsagePeriod)
         .where(*key_row)
         .where(UsagePeriod.chars_used + UsagePeriod.chars_reserved + characters <= cap)
-        .values({chars_column: getattr(UsagePeriod, chars_column) + characters}),
+        .values({chars_column: getattr(UsagePeriod, chars_column) + characters})
+        .returning(*COUNTERS),
         account_id=account_id,
         key_id=key_id,
     )
-    if not capped:
+    if key is None:
         raise Short("key")
+    return account, key
 
 
 async def settle(
@@ -219,14 +231,16 @@ async def _update_existing(
     *,
     account_id: str,
     key_id: str,
-) -> bool:
+) -> Counters | None:
     """Run the conditional UPDATE; when it matched nothing because the period's row does not
-    exist yet, make the row and run it once more. True when a row was updated."""
-    if (await session.execute(statement)).rowcount == 1:
-        return True
+    exist yet, make the row and run it once more. The row's counters after it, or None when
+    the condition refused."""
+    updated = (await session.execute(statement)).one_or_none()
+    if updated is not None:
+        return Counters(*updated)
     exists = await session.scalar(select(UsagePeriod.id).where(*row))
     if exists is not None:
-        return False  # the row is there: the condition refused
+        return None  # the row is there: the condition refused
     await insert_missing(
         session,
         UsagePeriod.__table__,  # type: ignore[arg-type]
@@ -242,4 +256,5 @@ async def _update_existing(
         },
         keys=["account_id", "key_id", "period_start"],
     )
-    return (await session.execute(statement)).rowcount == 1
+    updated = (await session.execute(statement)).one_or_none()
+    return None if updated is None else Counters(*updated)

@@ -1,6 +1,8 @@
-"""Retention: finished jobs lose their text and audio after VOCALIS_JOB_RETENTION_HOURS.
+"""Job retention: finished jobs lose their text and audio after VOCALIS_JOB_RETENTION_HOURS.
 
 The job row stays (status, characters, seconds, timings) so accounting and history are intact.
+Expired idempotency records go in the same pass. `purger` plugs this into the storage package's
+retention sweep, which also clears half-written files.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from sqlalchemy import select
 from vocalis.jobs import idempotency
 from vocalis.jobs.models import Job
 from vocalis.jobs.queue import FINISHED
-from vocalis.jobs.storage import AudioStore
 from vocalis.kit.db import Database
+from vocalis.storage.files import AudioStore
+from vocalis.storage.retention import Purger
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
-TEMPORARY_FILE_AGE = timedelta(hours=1)
 
 
 async def purge_expired(
@@ -50,7 +52,15 @@ async def purge_expired(
         purged += len(jobs)
         if len(jobs) < BATCH:
             break
-    await store.sweep_temporary(TEMPORARY_FILE_AGE.total_seconds())
     if purged:
         log.info("retention: deleted text and audio of %d finished jobs", purged)
     return purged
+
+
+def purger(retention: timedelta) -> Purger:
+    """The jobs' purger for `storage.retention.sweep`, keeping finished jobs for `retention`."""
+
+    async def purge(database: Database, store: AudioStore, now: datetime) -> int:
+        return await purge_expired(database, store, now=now, retention=retention)
+
+    return purge

@@ -1,4 +1,4 @@
-"""Signed, durable webhooks (Standard Webhooks): every event is a row, retried until delivered.
+"""Sending webhooks (Standard Webhooks): every event is a row, retried until delivered.
 
 Each delivery is POSTed with `webhook-id` (the same on every attempt), `webhook-timestamp` and
 `webhook-signature: v1,<base64 HMAC-SHA256>` computed by the `standardwebhooks` library with the
@@ -6,18 +6,17 @@ account's `whsec_…` secret — and with the previous secret too while a rotati
 follow the configured schedule with jitter, honour `Retry-After`, never follow redirects, stop
 for good on `410 Gone`, and each one is recorded. An attempt has one deadline from connecting to
 the last byte of the answer, and deliveries go out concurrently, only a few at a time to any one
-receiver, so a slow receiver delays nobody else's events.
+receiver, so a slow receiver delays nobody else's events. What an event says is its domain's
+business (see `outbox`); the dispatcher sends whatever rows are due.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import json
 import logging
 import random
-import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -28,30 +27,23 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from standardwebhooks import Webhook
 
 from vocalis import __version__
-from vocalis.jobs.models import Job, WebhookAttempt, WebhookDelivery, WebhookSecret
-from vocalis.jobs.schemas import JobOut
-from vocalis.jobs.urls import (
+from vocalis.kit.clock import Clock
+from vocalis.kit.db import Database
+from vocalis.kit.wakeup import Wakeup
+from vocalis.webhooks.models import WebhookAttempt, WebhookDelivery
+from vocalis.webhooks.signing import secrets_in_use, sign, signing_secret
+from vocalis.webhooks.urls import (
     Resolver,
     UnsafeWebhookUrl,
     WebhookTarget,
     check_webhook_url,
     destination_of,
 )
-from vocalis.kit.clock import Clock
-from vocalis.kit.db import Database, insert_missing
-from vocalis.kit.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
-SECRET_PREFIX = "whsec_"
-EVENT_FOR_STATUS = {
-    "succeeded": "job.succeeded",
-    "failed": "job.failed",
-    "canceled": "job.canceled",
-}
 MAX_RETRY_AFTER = timedelta(hours=24)
 MAX_IN_FLIGHT = 32  # deliveries one worker sends at once
 MAX_PER_DESTINATION = 4  # of those, to any one scheme://host:port
@@ -60,89 +52,6 @@ LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's deadline, for the b
 MAX_RESPONSE_BYTES = 64 * 1024  # of a receiver's answer that is read (and thrown away)
 CLAIM_PAGE = 100
 MAX_CLAIM_PAGES = 5  # read per claim: a huge backlog is worked through claim by claim
-
-
-# --- signing secrets ----------------------------------------------------------------------------
-
-
-def new_signing_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-async def signing_secret(session: AsyncSession, account_id: str, now: datetime) -> WebhookSecret:
-    """The account's secret, created on first use (safe when two requests race to create it)."""
-    await insert_missing(
-        session,
-        WebhookSecret.__table__,
-        {"account_id": account_id, "secret": new_signing_secret(), "created_at": now},
-        keys=["account_id"],
-    )
-    record = await session.scalar(
-        select(WebhookSecret)
-        .where(WebhookSecret.account_id == account_id)
-        .execution_options(populate_existing=True)
-    )
-    assert record is not None
-    return record
-
-
-async def rotate_signing_secret(
-    session: AsyncSession, account_id: str, now: datetime, overlap: timedelta
-) -> WebhookSecret:
-    """A new secret at once; the old one keeps signing (alongside) until the overlap ends."""
-    record = await signing_secret(session, account_id, now)
-    record.previous_secret = record.secret
-    record.previous_expires_at = now + overlap
-    record.secret = new_signing_secret()
-    record.rotated_at = now
-    await session.flush()
-    return record
-
-
-def secrets_in_use(record: WebhookSecret, now: datetime) -> list[str]:
-    previous = record.previous_secret
-    if previous and record.previous_expires_at and now < record.previous_expires_at:
-        return [record.secret, previous]
-    return [record.secret]
-
-
-def sign(secrets_to_use: list[str], webhook_id: str, timestamp: datetime, body: str) -> str:
-    """The `webhook-signature` header: one `v1,…` signature per secret, space-separated."""
-    return " ".join(Webhook(secret).sign(webhook_id, timestamp, body) for secret in secrets_to_use)
-
-
-# --- creating deliveries ------------------------------------------------------------------------
-
-
-async def enqueue_job_event(
-    session: AsyncSession, job: Job, *, now: datetime, base_url: str, retention_hours: float
-) -> None:
-    """Queue the webhook announcing `job`'s final status, if the job asked for one."""
-    if not job.webhook_url:
-        return
-    event_type = EVENT_FOR_STATUS[job.status]
-    data = JobOut.from_job(job, base_url=base_url, retention_hours=retention_hours)
-    session.add(
-        WebhookDelivery(
-            account_id=job.account_id,
-            job_id=job.id,
-            event_type=event_type,
-            url=job.webhook_url,
-            payload={
-                "type": event_type,
-                "timestamp": now.isoformat().replace("+00:00", "Z"),
-                "data": data.model_dump(mode="json"),
-            },
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
-    await session.flush()
-
-
-# --- delivering ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import client_for, running_app
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
-from vocalis.jobs.urls import UnsafeWebhookUrl, check_webhook_url
+from vocalis.webhooks.urls import UnsafeWebhookUrl, check_webhook_url
 
 
 class FakeDns:

@@ -17,14 +17,14 @@ from standardwebhooks import Webhook
 
 from tests.conftest import client_for, create_key, running_app
 from tests.helpers import wait_for_job
-from tests.jobs.conftest import JOB_SETTINGS
-from tests.jobs.receiver import Drip, Hold, Receiver, ReceiverServer
+from tests.webhooks.conftest import WEBHOOK_SETTINGS
+from tests.webhooks.receiver import Drip, Hold, Receiver, ReceiverServer
 from vocalis.app import create_app
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
-from vocalis.jobs.urls import Resolver
-from vocalis.jobs.webhooks import MAX_PER_ACCOUNT, MAX_PER_DESTINATION
 from vocalis.kit.clock import Clock, ManualClock
+from vocalis.webhooks.dispatcher import MAX_PER_ACCOUNT, MAX_PER_DESTINATION
+from vocalis.webhooks.urls import Resolver
 
 SLOW = {"webhook_timeout_seconds": 20}  # a held receiver stays in flight for the whole test
 
@@ -40,7 +40,7 @@ async def _app(
     **overrides: Any,
 ) -> AsyncIterator[Any]:
     """An app on the job settings plus `overrides`, with its own clock and DNS when given."""
-    settings = make_settings(database_url=database_url, **{**JOB_SETTINGS, **overrides})
+    settings = make_settings(database_url=database_url, **{**WEBHOOK_SETTINGS, **overrides})
     application = create_app(settings, registry=voices, clock=clock, resolver=resolver)
     async with LifespanManager(application):
         await application.state.runtime.engine.wait_ready()
@@ -275,7 +275,7 @@ async def test_after_the_overlap_only_the_new_secret_signs(
     receiver: Receiver,
 ) -> None:
     settings = make_settings(
-        database_url=database_url, webhook_secret_overlap_hours=0, **JOB_SETTINGS
+        database_url=database_url, webhook_secret_overlap_hours=0, **WEBHOOK_SETTINGS
     )
     async with running_app(settings, voices) as app, client_for(app) as client:
         headers = {"X-API-Key": await make_key_for(app)}
