@@ -1,8 +1,9 @@
 """The one wiring: settings → database → engine → services, created once and closed once.
 
 `vocalis serve` (through `create_app`), `vocalis worker` and every CLI command build one
-`Runtime` and use what they need of it: parts are built on first use, so `vocalis keys list`
-opens a database and never loads a voice. Nothing here lives in a module global.
+`Runtime` and use what they need of it: parts are built, and their code imported, on first use,
+so `vocalis keys list` opens a database and never loads a voice (nor ONNX Runtime or FFmpeg).
+Nothing here lives in a module global.
 """
 
 from __future__ import annotations
@@ -13,25 +14,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vocalis.accounts.credentials import KeyResolver
-from vocalis.accounts.deps import KeyUsage
-from vocalis.audio.marking import Marker
 from vocalis.billing.plans import Catalogue
 from vocalis.config import Settings
-from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
-from vocalis.jobs.intake import JobIntake
-from vocalis.jobs.runner import JobRunner
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
-from vocalis.storage.files import AudioStore
-from vocalis.synthesis.cache import SpeechCache
-from vocalis.synthesis.service import Accounting, SpeechService, TextLimits
 from vocalis.usage.meter import Meter
-from vocalis.usage.ratelimit import RateLimiter
-from vocalis.usage.recorder import UsageRecorder
-from vocalis.webhooks.urls import Resolver, SystemResolver
+
+if TYPE_CHECKING:
+    from vocalis.accounts.credentials import KeyResolver
+    from vocalis.audio.marking import Marker
+    from vocalis.engine import SpeechEngine, VoiceRegistry
+    from vocalis.jobs.intake import JobIntake
+    from vocalis.jobs.runner import JobRunner
+    from vocalis.storage.files import AudioStore
+    from vocalis.synthesis.cache import SpeechCache
+    from vocalis.synthesis.service import SpeechService
+    from vocalis.usage.ratelimit import RateLimiter
+    from vocalis.usage.recorder import UsageRecorder
+    from vocalis.webhooks.urls import Resolver
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ SETTLE_GRACE_SECONDS = 5.0
 
 def build_engine(settings: Settings, registry: VoiceRegistry | None = None) -> SpeechEngine:
     """The speech engine as configured (not yet started: `await engine.start()` loads voices)."""
+    from vocalis.engine import SpeechEngine, VoiceRegistry, select_device
+
     return SpeechEngine(
         registry or VoiceRegistry.from_directory(settings.voices_dir, settings.default_voice),
         select_device(settings.device, settings.inference_threads),
@@ -63,7 +67,7 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock()
-        self.resolver = resolver or SystemResolver()
+        self._resolver = resolver
         self._registry = registry
         self._warming: asyncio.Task[None] | None = None
 
@@ -78,31 +82,50 @@ class Runtime:
         )
 
     @cached_property
+    def resolver(self) -> Resolver:
+        """How webhook hosts are looked up (the system's DNS unless given)."""
+        from vocalis.webhooks.urls import SystemResolver
+
+        return self._resolver or SystemResolver()
+
+    @cached_property
     def engine(self) -> SpeechEngine:
         return build_engine(self.settings, self._registry)
 
     @cached_property
     def marker(self) -> Marker:
+        from vocalis.audio.marking import Marker
+
         return Marker(self.settings.key_pepper.get_secret_value())
 
     @cached_property
     def store(self) -> AudioStore:
+        from vocalis.storage.files import AudioStore
+
         return AudioStore(self.settings.storage_path)
 
     @cached_property
     def cache(self) -> SpeechCache:
+        from vocalis.synthesis.cache import SpeechCache
+
         return SpeechCache(self.settings.storage_path / "cache", self.settings.cache_max_bytes)
 
     @cached_property
     def limiter(self) -> RateLimiter:
+        from vocalis.usage.ratelimit import RateLimiter
+
         return RateLimiter(self.settings.rate_limit_storage)
 
     @cached_property
     def recorder(self) -> UsageRecorder:
+        from vocalis.usage.recorder import UsageRecorder
+
         return UsageRecorder(self.database)
 
     @cached_property
     def keys(self) -> KeyResolver:
+        from vocalis.accounts.credentials import KeyResolver
+
         return KeyResolver(
             self.database,
             self.clock,
@@ -130,6 +153,8 @@ class Runtime:
         return self.job_runner() if self.settings.worker == "inline" else None
 
     def job_runner(self, concurrency: int | None = None) -> JobRunner:
+        from vocalis.jobs.runner import JobRunner
+
         return JobRunner(
             settings=self.settings,
             database=self.database,
@@ -144,6 +169,8 @@ class Runtime:
 
     @cached_property
     def speech(self) -> SpeechService:
+        from vocalis.synthesis.service import Accounting, SpeechService, TextLimits
+
         settings = self.settings
         accounting = Accounting(
             meter=self.meter,
@@ -159,6 +186,8 @@ class Runtime:
 
     @cached_property
     def jobs(self) -> JobIntake:
+        from vocalis.jobs.intake import JobIntake
+
         return JobIntake(
             settings=self.settings,
             database=self.database,
@@ -171,6 +200,19 @@ class Runtime:
 
     def provided(self) -> dict[type, Any]:
         """What request dependencies may ask for, by type (see `vocalis.kit.deps`)."""
+        from vocalis.accounts.credentials import KeyResolver
+        from vocalis.accounts.deps import KeyUsage
+        from vocalis.audio.marking import Marker
+        from vocalis.engine import SpeechEngine
+        from vocalis.jobs.intake import JobIntake
+        from vocalis.jobs.runner import JobRunner
+        from vocalis.storage.files import AudioStore
+        from vocalis.synthesis.cache import SpeechCache
+        from vocalis.synthesis.service import SpeechService
+        from vocalis.usage.ratelimit import RateLimiter
+        from vocalis.usage.recorder import UsageRecorder
+        from vocalis.webhooks.urls import Resolver
+
         parts: dict[type, Any] = {
             Settings: self.settings,
             Clock: self.clock,

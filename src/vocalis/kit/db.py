@@ -69,6 +69,10 @@ class Database:
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+            # Every unit of work ends in a commit or a rollback (and closing a session rolls back
+            # whatever is open), so the pool's own rollback on return would only cost every
+            # session one more trip to SQLite's thread.
+            options["pool_reset_on_return"] = None
         elif make_url(url).get_driver_name() == "asyncpg":
             # A server that accepts and then says nothing must not hold requests for a minute.
             options["connect_args"] = {"timeout": connect_timeout}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.kit.clock import calendar_month
@@ -93,55 +93,128 @@ async def take(
     audio_ms: int,
     settled: bool,
 ) -> tuple[Counters, Counters]:
-    """Count `characters` and `audio_ms` against the account and the key, or raise `Short` (the
-    caller rolls back its savepoint); returns both rows' counters after it. `settled`: straight
-    into `used` (a cache hit's exact cost); else into `reserved`, settled or refunded later."""
+    """Count `characters` and `audio_ms` against the account and the key, or raise `Short`
+    (the caller rolls its transaction back); returns both rows' counters after it. `settled`:
+    straight into `used` (a cache hit's exact cost); else into `reserved`, settled or refunded
+    later.
+
+    One conditional UPDATE covers both rows, each with its own condition; only when it counted
+    both is the charge whole. The rows are made on the period's first use."""
+    statement = _taking(
+        account_id=account_id,
+        key_id=key_id,
+        period=period,
+        allowance=allowance,
+        key_cap=UNLIMITED if key_cap is None else key_cap,
+        characters=characters,
+        audio_ms=audio_ms,
+        settled=settled,
+    )
+    counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement)}
+    if len(counted) < 2 and await _make_missing_rows(session, account_id, key_id, period):
+        # The period's first charge: take back what the first try counted on the row that
+        # existed, then count again, now that both rows exist.
+        if counted:
+            await session.execute(
+                _counting(
+                    account_id, list(counted), period, -characters, -audio_ms, settled=settled
+                )
+            )
+        counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement)}
+    if WHOLE_ACCOUNT not in counted:
+        raise Short("account")
+    if key_id not in counted:
+        raise Short("key")
+    return counted[WHOLE_ACCOUNT], counted[key_id]
+
+
+def _taking(
+    *,
+    account_id: str,
+    key_id: str,
+    period: Period,
+    allowance: Allowance,
+    key_cap: int,
+    characters: int,
+    audio_ms: int,
+    settled: bool,
+) -> Update:
+    chars_after = UsagePeriod.chars_used + UsagePeriod.chars_reserved + characters
+    account_fits = and_(
+        UsagePeriod.key_id == WHOLE_ACCOUNT,
+        chars_after <= allowance.characters,
+        UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved + audio_ms <= allowance.audio_ms,
+    )
+    key_fits = and_(UsagePeriod.key_id == key_id, chars_after <= key_cap)
+    return (
+        _counting(account_id, None, period, characters, audio_ms, settled=settled)
+        .where(or_(account_fits, key_fits))
+        .returning(UsagePeriod.key_id, *COUNTERS)
+    )
+
+
+def _counting(
+    account_id: str,
+    key_ids: list[str] | None,
+    period: Period,
+    characters: int,
+    audio_ms: int,
+    *,
+    settled: bool,
+) -> Update:
+    """Add to the account's rows of `period` (those of `key_ids`, when given): characters to
+    every row, audio only to the account's own."""
     chars_column, ms_column = (
         ("chars_used", "audio_ms_used") if settled else ("chars_reserved", "audio_ms_reserved")
     )
-    row = _row(account_id, WHOLE_ACCOUNT, period)
-    account = await _update_existing(
-        session,
-        row,
-        period,
+    statement = (
         update(UsagePeriod)
-        .where(*row)
-        .where(
-            UsagePeriod.chars_used + UsagePeriod.chars_reserved + characters <= allowance.characters
-        )
-        .where(
-            UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved + audio_ms
-            <= allowance.audio_ms
-        )
+        .where(UsagePeriod.account_id == account_id)
+        .where(UsagePeriod.period_start == period.start)
         .values(
             {
                 chars_column: getattr(UsagePeriod, chars_column) + characters,
-                ms_column: getattr(UsagePeriod, ms_column) + audio_ms,
+                ms_column: getattr(UsagePeriod, ms_column)
+                + case((UsagePeriod.key_id == WHOLE_ACCOUNT, audio_ms), else_=0),
             }
         )
-        .returning(*COUNTERS),
-        account_id=account_id,
-        key_id=WHOLE_ACCOUNT,
     )
-    if account is None:
-        raise Short("account")
-    key_row = _row(account_id, key_id, period)
-    cap = UNLIMITED if key_cap is None else key_cap
-    key = await _update_existing(
-        session,
-        key_row,
-        period,
-        update(UsagePeriod)
-        .where(*key_row)
-        .where(UsagePeriod.chars_used + UsagePeriod.chars_reserved + characters <= cap)
-        .values({chars_column: getattr(UsagePeriod, chars_column) + characters})
-        .returning(*COUNTERS),
-        account_id=account_id,
-        key_id=key_id,
+    if key_ids is not None:
+        statement = statement.where(UsagePeriod.key_id.in_(key_ids))
+    return statement
+
+
+async def _make_missing_rows(
+    session: AsyncSession, account_id: str, key_id: str, period: Period
+) -> bool:
+    """Make the account's and the key's rows for `period` where they do not exist yet; True
+    when one was made."""
+    existing = set(
+        await session.scalars(
+            select(UsagePeriod.key_id)
+            .where(UsagePeriod.account_id == account_id)
+            .where(UsagePeriod.period_start == period.start)
+            .where(UsagePeriod.key_id.in_([WHOLE_ACCOUNT, key_id]))
+        )
     )
-    if key is None:
-        raise Short("key")
-    return account, key
+    missing = [key for key in (WHOLE_ACCOUNT, key_id) if key not in existing]
+    for key in missing:
+        await insert_missing(
+            session,
+            UsagePeriod.__table__,  # type: ignore[arg-type]
+            {
+                "account_id": account_id,
+                "key_id": key,
+                "period_start": period.start,
+                "period_end": period.end,
+                "chars_used": 0,
+                "audio_ms_used": 0,
+                "chars_reserved": 0,
+                "audio_ms_reserved": 0,
+            },
+            keys=["account_id", "key_id", "period_start"],
+        )
+    return bool(missing)
 
 
 async def settle(
@@ -213,48 +286,3 @@ async def key_characters(
         .where(UsagePeriod.period_start == period.start)
     )
     return {key_id: characters for key_id, characters in rows}
-
-
-def _row(account_id: str, key_id: str, period: Period) -> tuple:  # type: ignore[type-arg]
-    return (
-        UsagePeriod.account_id == account_id,
-        UsagePeriod.key_id == key_id,
-        UsagePeriod.period_start == period.start,
-    )
-
-
-async def _update_existing(
-    session: AsyncSession,
-    row: tuple,  # type: ignore[type-arg]
-    period: Period,
-    statement,  # type: ignore[no-untyped-def]
-    *,
-    account_id: str,
-    key_id: str,
-) -> Counters | None:
-    """Run the conditional UPDATE; when it matched nothing because the period's row does not
-    exist yet, make the row and run it once more. The row's counters after it, or None when
-    the condition refused."""
-    updated = (await session.execute(statement)).one_or_none()
-    if updated is not None:
-        return Counters(*updated)
-    exists = await session.scalar(select(UsagePeriod.id).where(*row))
-    if exists is not None:
-        return None  # the row is there: the condition refused
-    await insert_missing(
-        session,
-        UsagePeriod.__table__,  # type: ignore[arg-type]
-        {
-            "account_id": account_id,
-            "key_id": key_id,
-            "period_start": period.start,
-            "period_end": period.end,
-            "chars_used": 0,
-            "audio_ms_used": 0,
-            "chars_reserved": 0,
-            "audio_ms_reserved": 0,
-        },
-        keys=["account_id", "key_id", "period_start"],
-    )
-    updated = (await session.execute(statement)).one_or_none()
-    return None if updated is None else Counters(*updated)

@@ -1,0 +1,72 @@
+"""The counters of a period: one conditional UPDATE counts a charge on the account's row and
+the key's, and a charge is whole or not at all — on the period's first use too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from vocalis.kit.db import Database
+from vocalis.usage import periods
+from vocalis.usage.periods import Allowance, Counters
+
+PERIOD = periods.period_at(datetime(2026, 11, 15, tzinfo=UTC))
+ROOMY = Allowance(characters=1000, audio_ms=60_000)
+
+
+async def _take(
+    database: Database, key_id: str, characters: int, *, allowance: Allowance = ROOMY, cap=None
+) -> tuple[Counters, Counters]:
+    async with database.session(write=True) as session:
+        return await periods.take(
+            session,
+            account_id="acc_1",
+            key_id=key_id,
+            period=PERIOD,
+            allowance=allowance,
+            key_cap=cap,
+            characters=characters,
+            audio_ms=characters * 100,
+            settled=True,
+        )
+
+
+async def _read(database: Database, key_id: str) -> tuple[Counters, Counters]:
+    async with database.session() as session:
+        return await periods.read(session, account_id="acc_1", key_id=key_id, period=PERIOD)
+
+
+async def test_a_new_keys_first_charge_counts_once_on_each_row(database_url: str) -> None:
+    """The account's row exists (another key used it), the new key's does not yet."""
+    database = Database(database_url)
+    try:
+        await _take(database, "key_a", 10)
+        account, key = await _take(database, "key_b", 7)
+        assert (account.chars_used, account.audio_ms_used) == (17, 1700)
+        assert (key.chars_used, key.audio_ms_used) == (7, 0)  # a key's row counts characters
+        assert await _read(database, "key_b") == (account, key)
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("allowance", "cap", "short"),
+    [
+        (Allowance(15, 60_000), None, "account"),
+        (ROOMY, 12, "key"),
+        (Allowance(50, 1500), None, "account"),
+    ],
+)
+async def test_a_charge_that_does_not_fit_changes_nothing(
+    database_url: str, allowance: Allowance, cap: int | None, short: str
+) -> None:
+    database = Database(database_url)
+    try:
+        before = await _take(database, "key_a", 10)
+        with pytest.raises(periods.Short) as refused:
+            await _take(database, "key_a", 10, allowance=allowance, cap=cap)
+        assert refused.value.what == short
+        assert await _read(database, "key_a") == before  # the session rolled the try back
+    finally:
+        await database.dispose()
