@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 @cache  # one function per type: FastAPI resolves it once per request and overrides match it
 def provided(kind: type[T]) -> Callable[[Request], T]:
-    def dependency(request: Request) -> Any:
+    async def dependency(request: Request) -> Any:  # async: a sync one would cost a thread hop
         return request.app.state.provided[kind]
 
     dependency.__name__ = f"provided_{kind.__name__}"

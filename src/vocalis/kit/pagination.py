@@ -23,7 +23,7 @@ class PageParams(BaseModel):
         return Page(data=data, total=total, limit=self.limit, offset=self.offset)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (max 200).")
     ] = 50,
