@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import av
@@ -12,13 +13,13 @@ import soundfile
 
 from tests.conftest import client_for, running_app
 from tests.helpers import decode
-from vocalis.audio.encoders import inspect, retag
+from vocalis.audio.encoders import FileEncoder, inspect, retag
 from vocalis.audio.formats import AudioFormat
-from vocalis.audio.marking import NOTICE, ai_tags
+from vocalis.audio.marking import NOTICE, Marker, ai_tags
 from vocalis.config import Settings
 from vocalis.engine import VoiceRegistry
 
-TEXT = "This voice was made by a machine."
+TEXT = "This voice was made by a machine. It says so in every file it makes."
 CONTAINERS = ["wav", "mp3", "opus", "aac", "flac"]
 
 
@@ -58,6 +59,42 @@ async def test_every_file_carries_the_marking_and_verifies(
     assert result["manifest"]["voice"] == "en_US-joe-medium"
     assert result["manifest"]["generator"] == "Vocalis"
     assert "account" not in str(result["manifest"]) and "key_" not in str(result["manifest"])
+
+
+@pytest.mark.parametrize("audio_format", ["mp3", "opus", "aac"])
+async def test_a_file_encoded_sentence_by_sentence_is_one_whole(
+    client: httpx.AsyncClient, auth: dict[str, str], audio_format: str
+) -> None:
+    """Each sentence is encoded while the next is spoken, yet the file is one stream that
+    lasts as long as the audio it was charged for."""
+    response = await client.post(
+        "/v1/tts", json={"text": TEXT, "format": audio_format}, headers=auth
+    )
+    audio = decode(response.content)
+    expected = int(response.headers["x-audio-duration-ms"]) / 1000
+    assert abs(audio.duration - expected) < 0.02 + 2 * 1152 / audio.sample_rate
+
+
+@pytest.mark.parametrize(
+    ("audio_format", "rate"),
+    [("wav", 22050), ("mp3", 8000), ("mp3", 48000), ("opus", 48000), ("aac", 8000),
+     ("aac", 48000), ("flac", 44100)],
+)  # fmt: skip
+def test_the_signed_digest_is_the_one_a_reader_finds(audio_format: str, rate: int) -> None:
+    """The digest is taken from the packets as they leave the encoder, before the file exists:
+    it must be the one `verify` reads back out of the container, whatever the format and rate."""
+    marker = Marker("secret")
+    seconds = np.arange(22050, dtype=np.float32) / 22050
+    speechlike = 0.3 * np.sin(2 * np.pi * 180 * seconds) * np.sin(2 * np.pi * 3 * seconds)
+    encoder = FileEncoder(AudioFormat(audio_format), 22050, rate)
+    for sentence in np.array_split(speechlike, 3):
+        encoder.write(sentence)
+    data = encoder.finish(
+        lambda digest: marker.signed_tags(digest, voice="v", created=datetime.now(UTC))
+    )
+    verdict = marker.verify(data)
+    assert verdict.status == "valid", verdict.detail
+    assert verdict.inspection.sample_rate == rate
 
 
 async def test_changing_one_sample_is_tampering(

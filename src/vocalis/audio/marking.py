@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from vocalis.audio.encoders import Inspection, inspect, retag
-from vocalis.audio.formats import AudioFormat
+from vocalis.audio.encoders import Inspection, inspect
 from vocalis.audio.uploads import Demuxer
 
 NOTICE = "AI-generated speech: a synthetic voice made by Vocalis text-to-speech (EU AI Act Art. 50)"
@@ -70,28 +69,21 @@ class Marker:
     def __init__(self, secret: str) -> None:
         self._key = hmac.new(secret.encode(), b"vocalis-marking-v1", hashlib.sha256).digest()
 
-    def mark(
-        self, data: bytes, audio_format: AudioFormat, *, voice: str, created: datetime
-    ) -> bytes:
-        """Blocking: re-wrap the encoded audio with the notice and a signed manifest."""
-        if not audio_format.spec.container:
-            return data
-
-        def signed_tags(payload_sha256: str) -> dict[str, str]:
-            manifest: dict[str, Any] = {
-                "v": 1,
-                "ai_generated": True,
-                "generator": "Vocalis",
-                "digital_source_type": DIGITAL_SOURCE_TYPE,
-                "voice": voice,
-                "created": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "alg": ALGORITHM,
-                "payload_sha256": payload_sha256,
-            }
-            manifest["signature"] = self._sign(manifest)
-            return ai_tags(manifest)
-
-        return retag(data, audio_format, signed_tags)
+    def signed_tags(self, payload_sha256: str, *, voice: str, created: datetime) -> dict[str, str]:
+        """The tags for a file whose encoded audio packets hash to `payload_sha256`: the notice
+        and a manifest signed over that digest (`FileEncoder.finish` asks for them)."""
+        manifest: dict[str, Any] = {
+            "v": 1,
+            "ai_generated": True,
+            "generator": "Vocalis",
+            "digital_source_type": DIGITAL_SOURCE_TYPE,
+            "voice": voice,
+            "created": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "alg": ALGORITHM,
+            "payload_sha256": payload_sha256,
+        }
+        manifest["signature"] = self._sign(manifest)
+        return ai_tags(manifest)
 
     def verify(self, data: bytes, demuxer: Demuxer | None = None) -> Verdict:
         """Blocking. Raises UnreadableAudio for data that is not audio this server reads.

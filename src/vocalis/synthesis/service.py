@@ -20,7 +20,7 @@ import anyio
 
 from vocalis import __version__
 from vocalis.accounts.service import Principal
-from vocalis.audio.encoders import StreamEncoder, encode
+from vocalis.audio.encoders import FileEncoder, StreamEncoder
 from vocalis.audio.formats import AudioFormat, output_rate
 from vocalis.audio.marking import Marker, ai_tags
 from vocalis.engine import PreparedText, SpeechEngine
@@ -277,21 +277,32 @@ async def synthesize_file(
     marker: Marker,
     created: datetime,
 ) -> SpeechFile:
-    """Synthesize, encode and sign one complete file."""
-    audio = await engine.synthesize(prepared, how.speed)
+    """Synthesize, encode and sign one complete file.
 
-    def encode_and_mark() -> bytes:
-        encoded = encode(
-            audio.samples,
-            audio.sample_rate,
-            how.audio_format,
-            output_rate=how.sample_rate,
-            metadata=ai_tags(),
-        )
-        return marker.mark(encoded, how.audio_format, voice=prepared.voice.id, created=created)
+    Each sentence is encoded (in a thread) while the engine speaks the next one, so that once
+    the voice is done only the last sentence, the codec's flush and one mux with the signed
+    tags are left to wait for."""
+    rate = prepared.voice.sample_rate
+    encoder = await asyncio.to_thread(FileEncoder, how.audio_format, rate, how.sample_rate)
+    encoding: asyncio.Future[None] | None = None  # the sentence before the one being spoken
+    samples = 0
+    try:
+        async for sentence in engine.stream(prepared, how.speed):
+            if encoding is not None:
+                await encoding
+            encoding = asyncio.ensure_future(asyncio.to_thread(encoder.write, sentence.samples))
+            samples += len(sentence.samples)
+        if encoding is not None:
+            await encoding
+    finally:
+        if encoding is not None:
+            encoding.cancel()  # nothing once awaited; after a failure or a hang-up, unwaited
 
-    content = await asyncio.to_thread(encode_and_mark)
-    audio_ms = round(audio.duration_seconds * 1000)
+    def tags_for(payload_sha256: str) -> dict[str, str]:
+        return marker.signed_tags(payload_sha256, voice=prepared.voice.id, created=created)
+
+    content = await asyncio.to_thread(encoder.finish, tags_for)
+    audio_ms = round(samples / rate * 1000)
     return SpeechFile(content, how.audio_format.media_type, audio_ms, how.sample_rate)
 
 
