@@ -55,10 +55,16 @@ class Settings(BaseSettings):
     default_voice: str = DEFAULT_VOICE
     device: Literal["auto", "cpu", "cuda"] = "auto"
     inference_concurrency: int | None = Field(
-        None, ge=1, description="parallel syntheses; default 1 on a GPU, half the CPU cores on CPU"
+        None,
+        ge=1,
+        description="syntheses at once; default 1 on a GPU, one per usable CPU core on a CPU "
+        "(each holds ~80-150 MB of working memory: lower it where memory is short)",
     )
     inference_threads: int | None = Field(
-        None, ge=1, description="ONNX Runtime threads per synthesis; default lets ONNX Runtime pick"
+        None,
+        ge=1,
+        description="ONNX Runtime threads per synthesis; default on a CPU: the usable cores "
+        "divided by the concurrency (1 with the default concurrency); on a GPU, ONNX Runtime's",
     )
     sentence_pause_ms: int = Field(150, ge=0, le=2000)
 

@@ -106,6 +106,8 @@ class SpeechEngine:
 
     async def start(self) -> None:
         """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
+        concurrency = self._requested_concurrency or default_concurrency(self.device.on_gpu)
+        self.device = self.device.sized_for(concurrency)  # threads per synthesis, unless set
         try:
             if not self.registry.loaded:
                 await asyncio.to_thread(self.registry.load, self.device)
@@ -115,7 +117,10 @@ class SpeechEngine:
             self.load_error = str(exc)
             log.exception("speech engine failed to start")
             return
-        self.concurrency = self._requested_concurrency or default_concurrency(self.registry.on_gpu)
+        self.concurrency = concurrency
+        log.info(
+            "inference: %d at once, %s threads each", concurrency, self.device.threads or "auto"
+        )
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="inference")
         self._ready.set()
