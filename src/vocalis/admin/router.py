@@ -222,8 +222,8 @@ async def key_usage(
     recorder: UsageRecorderDep,
     days: Days = 30,
 ) -> dict:
+    await recorder.flush()  # first: on SQLite a read sees the database as of its first query
     key = await accounts.get_api_key(session, key_id)
-    await recorder.flush()
     return await usage_summary(
         session, days=days, today=clock.now().date(), account_id=key.account_id, key_id=key.id
     )

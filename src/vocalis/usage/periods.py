@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Update, and_, case, or_, select, update
+from sqlalchemy import BigInteger, Update, and_, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.kit.clock import calendar_month
@@ -100,17 +101,18 @@ async def take(
 
     One conditional UPDATE covers both rows, each with its own condition; only when it counted
     both is the charge whole. The rows are made on the period's first use."""
-    statement = _taking(
-        account_id=account_id,
-        key_id=key_id,
-        period=period,
-        allowance=allowance,
-        key_cap=UNLIMITED if key_cap is None else key_cap,
-        characters=characters,
-        audio_ms=audio_ms,
-        settled=settled,
-    )
-    counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement)}
+    statement = _taking(settled)
+    values = {
+        "b_account_id": account_id,
+        "b_key_id": key_id,
+        "b_period_start": period.start,
+        "b_characters": characters,
+        "b_audio_ms": audio_ms,
+        "b_char_limit": allowance.characters,
+        "b_ms_limit": allowance.audio_ms,
+        "b_key_cap": UNLIMITED if key_cap is None else key_cap,
+    }
+    counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement, values)}
     if len(counted) < 2 and await _make_missing_rows(session, account_id, key_id, period):
         # The period's first charge: take back what the first try counted on the row that
         # existed, then count again, now that both rows exist.
@@ -120,7 +122,7 @@ async def take(
                     account_id, list(counted), period, -characters, -audio_ms, settled=settled
                 )
             )
-        counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement)}
+        counted = {row[0]: Counters(*row[1:]) for row in await session.execute(statement, values)}
     if WHOLE_ACCOUNT not in counted:
         raise Short("account")
     if key_id not in counted:
@@ -128,27 +130,37 @@ async def take(
     return counted[WHOLE_ACCOUNT], counted[key_id]
 
 
-def _taking(
-    *,
-    account_id: str,
-    key_id: str,
-    period: Period,
-    allowance: Allowance,
-    key_cap: int,
-    characters: int,
-    audio_ms: int,
-    settled: bool,
-) -> Update:
+@cache  # built once: the hot path pays neither for building it nor for its cache key
+def _taking(settled: bool) -> Update:
+    """The conditional UPDATE of a charge, its figures as bound parameters."""
+    chars_column, ms_column = (
+        ("chars_used", "audio_ms_used") if settled else ("chars_reserved", "audio_ms_reserved")
+    )
+    characters = bindparam("b_characters", type_=BigInteger())
+    audio_ms = bindparam("b_audio_ms", type_=BigInteger())
     chars_after = UsagePeriod.chars_used + UsagePeriod.chars_reserved + characters
     account_fits = and_(
         UsagePeriod.key_id == WHOLE_ACCOUNT,
-        chars_after <= allowance.characters,
-        UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved + audio_ms <= allowance.audio_ms,
+        chars_after <= bindparam("b_char_limit", type_=BigInteger()),
+        UsagePeriod.audio_ms_used + UsagePeriod.audio_ms_reserved + audio_ms
+        <= bindparam("b_ms_limit", type_=BigInteger()),
     )
-    key_fits = and_(UsagePeriod.key_id == key_id, chars_after <= key_cap)
+    key_fits = and_(
+        UsagePeriod.key_id == bindparam("b_key_id"),
+        chars_after <= bindparam("b_key_cap", type_=BigInteger()),
+    )
     return (
-        _counting(account_id, None, period, characters, audio_ms, settled=settled)
+        update(UsagePeriod)
+        .where(UsagePeriod.account_id == bindparam("b_account_id"))
+        .where(UsagePeriod.period_start == bindparam("b_period_start"))
         .where(or_(account_fits, key_fits))
+        .values(
+            {
+                chars_column: getattr(UsagePeriod, chars_column) + characters,
+                ms_column: getattr(UsagePeriod, ms_column)
+                + case((UsagePeriod.key_id == WHOLE_ACCOUNT, audio_ms), else_=0),
+            }
+        )
         .returning(UsagePeriod.key_id, *COUNTERS)
     )
 

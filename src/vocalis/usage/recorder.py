@@ -120,7 +120,7 @@ async def store_usage(session: AsyncSession, records: list[UsageRecord]) -> None
     if not records:
         return
     await session.execute(
-        insert(UsageEvent),
+        insert(UsageEvent.__table__),  # Core, not the ORM's bulk path: several times cheaper
         [
             asdict(record) | {"outcome": record.outcome or outcome_of(record.status_code)}
             for record in records
