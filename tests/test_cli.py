@@ -213,3 +213,15 @@ def test_limits_and_key_restrictions_from_the_command_line(env: dict[str, str]) 
     assert [(entry.actor, entry.action) for entry in trail] == [
         ("cli", "account.create"), ("cli", "account.update"), ("cli", "key.create"),
     ]  # fmt: skip
+
+
+def test_a_bad_plan_setting_is_named_at_start_not_a_trace(env: dict[str, str]) -> None:
+    """VOCALIS_PLANS is read by billing, not the settings model: still a clean refusal."""
+    for name, value in (("VOCALIS_PLANS", '{"free": {"characters": -5}}'),
+                        ("VOCALIS_DEFAULT_PLAN", "gold")):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "vocalis", "keys", "list", "--account", "a@example.com"],
+            env={**env, name: value}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert "configuration error" in result.stderr and "Traceback" not in result.stderr

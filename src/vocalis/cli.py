@@ -54,9 +54,23 @@ def _root(ctx: typer.Context, config: ConfigOption = None) -> None:
 
 def _settings(ctx: typer.Context, config: Path | None = None, **flags: object) -> Settings:
     try:
-        return load_settings(config or (ctx.obj or {}).get("config"), **flags)
-    except ConfigError as exc:
+        settings = load_settings(config or (ctx.obj or {}).get("config"), **flags)
+        _check_plans(settings)
+    except (ConfigError, ValueError) as exc:
         _fail(f"configuration error: {exc}")
+    return settings
+
+
+def _check_plans(settings: Settings) -> None:
+    """VOCALIS_PLANS and VOCALIS_DEFAULT_PLAN are read by billing, not by the settings model:
+    a bad one is named here, at start, rather than as a trace from the first request."""
+    from vocalis.billing.plans import Catalogue
+
+    plans = Catalogue(settings.plans, chars_per_second=settings.quota_chars_per_second)
+    if settings.default_plan not in plans.ids:
+        raise ValueError(
+            f"VOCALIS_DEFAULT_PLAN '{settings.default_plan}' is not a plan ({', '.join(plans.ids)})"
+        )
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

@@ -205,7 +205,8 @@ class Meter:
             period, (account, key) = await self._take(
                 session, principal, characters, audio_ms, settled=True
             )
-        return self._figures(principal, period, account, key)
+        allowance = self.allowance(principal)
+        return _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
 
     async def settle(
         self, reservation: Reservation, audio_ms: int, characters: int | None = None
@@ -304,15 +305,8 @@ class Meter:
         account, key = await periods.read(
             session, account_id=account_id, key_id=key_id, period=period
         )
-        return QuotaFigures(
-            plan=plan,
-            allowance=self.allowance_of(plan, char_limit, seconds_limit),
-            chars_used=account.characters,
-            audio_ms_used=account.audio_ms,
-            resets_at=period.end,
-            key_char_cap=key_cap,
-            key_chars_used=key.characters,
-        )
+        allowance = self.allowance_of(plan, char_limit, seconds_limit)
+        return _figures(plan, allowance, period, account, key, key_cap)
 
     def current_period(self) -> periods.Period:
         return periods.period_at(self._clock.now())
@@ -353,23 +347,6 @@ class Meter:
             figures = await self.read_in(session, principal)
             raise _exceeded(short.what, characters, audio_ms, figures, now) from None
         return period, counters
-
-    def _figures(
-        self,
-        principal: Principal,
-        period: periods.Period,
-        account: periods.Counters,
-        key: periods.Counters,
-    ) -> QuotaFigures:
-        return QuotaFigures(
-            plan=principal.plan,
-            allowance=self.allowance(principal),
-            chars_used=account.characters,
-            audio_ms_used=account.audio_ms,
-            resets_at=period.end,
-            key_char_cap=principal.key_char_cap,
-            key_chars_used=key.characters,
-        )
 
     # --- the leases of this process's requests, and the sweep of dead ones' ------------------
 
@@ -455,6 +432,25 @@ class Meter:
             except Exception:
                 log.warning("reservation upkeep failed; will retry", exc_info=True)
             await asyncio.sleep(interval)
+
+
+def _figures(
+    plan: str,
+    allowance: Allowance,
+    period: periods.Period,
+    account: periods.Counters,
+    key: periods.Counters,
+    key_cap: int | None,
+) -> QuotaFigures:
+    return QuotaFigures(
+        plan=plan,
+        allowance=allowance,
+        chars_used=account.characters,
+        audio_ms_used=account.audio_ms,
+        resets_at=period.end,
+        key_char_cap=key_cap,
+        key_chars_used=key.characters,
+    )
 
 
 async def _release_row(session: AsyncSession, reservation: Reservation) -> bool:
