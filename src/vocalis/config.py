@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(
         256 * 1024 * 1024, ge=0, description="response cache size on disk; 0 turns it off"
     )
+    cache_memory_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=0,
+        description="of the response cache, the most recently used entries kept in memory too",
+    )
     cache_hits_count: bool = Field(True, description="cache hits count against the quota")
     openai_voices: dict[str, str] = Field(
         default_factory=dict,

@@ -108,13 +108,17 @@ class Runtime:
     def cache(self) -> SpeechCache:
         from vocalis.synthesis.cache import SpeechCache
 
-        return SpeechCache(self.settings.storage_path / "cache", self.settings.cache_max_bytes)
+        settings = self.settings
+        return SpeechCache(
+            settings.storage_path / "cache", settings.cache_max_bytes, settings.cache_memory_bytes
+        )
 
     @cached_property
     def limiter(self) -> RateLimiter:
         from vocalis.usage.ratelimit import RateLimiter
 
-        return RateLimiter(self.settings.rate_limit_storage)
+        settings = self.settings
+        return RateLimiter(settings.rate_limit_storage, settings.default_rate_limit_rpm)
 
     @cached_property
     def recorder(self) -> UsageRecorder:
@@ -145,6 +149,7 @@ class Runtime:
             self.plans,
             chars_per_second=self.settings.quota_chars_per_second,
             lease=timedelta(seconds=self.settings.reservation_lease_seconds),
+            recorder=self.recorder,
         )
 
     @cached_property

@@ -240,3 +240,16 @@ async def test_a_cancelled_synthesis_keeps_its_slot_until_the_voice_is_done(
     engine.close()
     assert recording.peak == 1
     assert recording.calls == 2  # the abandoned text stopped at the piece it was on
+
+
+async def test_a_repeated_text_is_not_normalized_again(engine: SpeechEngine) -> None:
+    """A repeat (most often a cache hit) reuses the preparation: no normalizer, no thread."""
+    text = "It costs $3.50 on May 5."
+    first = await engine.prepared(text, None)
+    before = engine.texts_prepared
+    assert await engine.prepared(text, None) is first
+    assert await engine.prepared(text, engine.registry.default_voice) is first
+    assert engine.texts_prepared == before
+    other = await engine.prepared("Something else entirely.", None)
+    assert engine.texts_prepared == before + 1 and other.normalized != first.normalized
+    assert "three" in first.normalized and "$" not in first.normalized

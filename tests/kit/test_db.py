@@ -71,3 +71,33 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> Non
 
 def _account(email: str, when: datetime) -> Account:
     return Account(email=email, char_limit=1, seconds_limit=1, created_at=when, updated_at=when)
+
+
+async def test_run_write_is_one_transaction_committed_or_rolled_back(database_url: str) -> None:
+    """The hot path's writes (usage, cache-hit charges) run as plain statements in one
+    transaction: on SQLite in one thread hop, elsewhere through the async driver."""
+    from sqlalchemy import func, insert
+    from sqlalchemy import select as core_select
+
+    database = Database(database_url)
+    table = Account.__table__
+    now = datetime.now(UTC)
+
+    def add(email: str, fail: bool = False) -> int:
+        def work(connection) -> int:  # type: ignore[no-untyped-def]
+            connection.execute(insert(table).values(email=email, created_at=now, updated_at=now))
+            if fail:
+                raise RuntimeError("boom")
+            return connection.execute(core_select(func.count()).select_from(table)).scalar()
+
+        return work
+
+    try:
+        assert await database.run_write(add("one@example.com")) == 1
+        with pytest.raises(RuntimeError):
+            await database.run_write(add("two@example.com", fail=True))
+        async with database.session() as session:
+            emails = list(await session.scalars(select(Account.email)))
+        assert emails == ["one@example.com"]
+    finally:
+        await database.dispose()

@@ -1,5 +1,6 @@
 """The response cache: identical requests are answered from disk, byte for byte."""
 
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -120,3 +121,26 @@ async def test_streams_read_the_cache_but_are_never_stored(
     replayed = await client.post("/v1/tts/stream", json=text, headers=auth)
     assert replayed.headers["x-cache"] == "HIT"
     assert replayed.content == whole.content
+
+
+@pytest.mark.parametrize("memory_bytes", [16 * 1024 * 1024, 0])
+async def test_recent_entries_are_answered_from_memory(
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+    voices: VoiceRegistry,
+    make_key_for: Callable[..., Any],
+    memory_bytes: int,
+) -> None:
+    """With the files gone (a disk cleaned under the server), a recently used entry is still a
+    hit from memory; without a memory budget it is a miss, synthesized again, never an error."""
+    settings = make_settings(database_url=sqlite_url, cache_memory_bytes=memory_bytes)
+    async with running_app(settings, voices) as app, client_for(app) as client:
+        auth = {"X-API-Key": await make_key_for(app)}
+        first = await client.post("/v1/tts", json=BASE, headers=auth)
+        shutil.rmtree(settings.storage_path / "cache")
+        again = await client.post("/v1/tts", json=BASE, headers=auth)
+        assert again.status_code == 200
+        if memory_bytes:
+            assert again.headers["x-cache"] == "HIT" and again.content == first.content
+        else:
+            assert again.headers["x-cache"] == "MISS" and again.content[:4] == b"RIFF"

@@ -70,3 +70,43 @@ async def test_a_charge_that_does_not_fit_changes_nothing(
         assert await _read(database, "key_a") == before  # the session rolled the try back
     finally:
         await database.dispose()
+
+
+def _charge(key_id: str, characters: int, *, allowance: Allowance = ROOMY, cap=None):
+    return periods.Charge(
+        "acc_1", key_id, PERIOD, allowance, cap, characters, characters * 100, settled=True
+    )
+
+
+async def test_charges_counted_together_are_each_whole_or_refused_in_order(
+    database_url: str,
+) -> None:
+    """A batch whose sum does not fit is counted one by one: the third 10 is refused (only 5
+    remain), the 3 after it still fits, and a key over its own cap is refused on its own."""
+    tight = Allowance(characters=25, audio_ms=60_000)
+    database = Database(database_url)
+    try:
+        charges = [_charge("key_a", n, allowance=tight) for n in (10, 10, 10, 3)]
+        charges.append(_charge("key_b", 7, cap=5))  # the account has room; the key has not
+        outcomes = await database.run_write(lambda c: periods.take_each(c, charges))
+        refused = [o.what if isinstance(o, periods.Short) else None for o in outcomes]
+        assert refused == [None, None, "account", None, "key"]
+        account, key_a = await _read(database, "key_a")
+        assert (account.chars_used, account.audio_ms_used) == (23, 2300)
+        assert key_a.chars_used == 23
+        assert (await _read(database, "key_b"))[1].chars_used == 0
+        assert outcomes[3] == (account, key_a)  # figures after the last charge that counted
+    finally:
+        await database.dispose()
+
+
+async def test_charges_that_fit_together_are_counted_in_one_go(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        charges = [_charge("key_a", 10) for _ in range(3)]
+        outcomes = await database.run_write(lambda c: periods.take_each(c, charges))
+        account, key = await _read(database, "key_a")
+        assert account.chars_used == 30 and key.chars_used == 30
+        assert outcomes == [(account, key)] * 3
+    finally:
+        await database.dispose()

@@ -51,6 +51,29 @@ async def test_concurrent_requests_never_overspend(
     assert quota["characters"] == {"limit": 100, "used": 100, "remaining": 0}
 
 
+async def test_concurrent_cache_hits_never_overspend(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    """Hits are counted many to a transaction; each is still charged exactly, or refused."""
+    headers = {"X-API-Key": await make_key(char_limit=100)}
+    first = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
+
+    responses = await asyncio.gather(
+        *(client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers) for _ in range(30))
+    )
+
+    served = [response for response in responses if response.status_code == 200]
+    assert len(served) == 9 and {r.headers["x-cache"] for r in served} == {"HIT"}
+    assert all(r.content == first.content for r in served)
+    assert {r.json()["code"] for r in responses if r.status_code != 200} == {"quota_exceeded"}
+    chars_used, audio_ms_used = await quota_counters(app)
+    assert chars_used == 100
+    assert audio_ms_used == 10 * int(first.headers["x-audio-duration-ms"])
+    remaining = sorted(int(r.headers["x-quota-characters-remaining"]) for r in served)
+    assert remaining[0] == 0  # the last hit counted left nothing
+
+
 async def test_quota_refusal_carries_the_figures(
     client: httpx.AsyncClient, make_key: Callable[..., Any], clock: ManualClock
 ) -> None:

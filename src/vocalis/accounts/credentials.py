@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from vocalis.accounts.keys import hash_api_key, is_well_formed
 from vocalis.accounts.service import (
@@ -58,9 +57,10 @@ class KeyResolver:
             entry = self._keep(digest, standing)
         return check_principal(entry.standing, self._clock.now())
 
-    async def touch(self, principal: Principal, now: datetime) -> None:
+    async def touch(self, principal: Principal) -> None:
         """Stamp the key's `last_used_at`, at most once a minute: one small write per key per
         minute, however busy the key is."""
+        now = self._clock.now()
         if (
             principal.last_used_at is not None
             and now - principal.last_used_at < LAST_USED_RESOLUTION

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.credentials import KeyResolver
 from vocalis.accounts.service import Principal, Scope
-from vocalis.kit.deps import ClockDep, provided
+from vocalis.kit.deps import provided
 from vocalis.kit.errors import Forbidden, Unauthorized
 
 KeyResolverDep = Annotated[KeyResolver, Depends(provided(KeyResolver))]
@@ -48,30 +48,35 @@ def _presented_key(request: Request) -> str:
     )
 
 
+async def authorize(request: Request, keys: KeyResolver, scope: Scope) -> Principal:
+    """The verified caller, allowed `scope`; for dependencies that add a step of their own
+    (`vocalis.usage.deps.rate_limited`) without one more dependency of their own per request."""
+    principal = await keys.resolve(_presented_key(request))
+    request.state.principal = principal  # from here on the request is usage-accounted
+    if not principal.may_connect_from(request.state.client_ip):
+        raise Forbidden(
+            f"this API key may not be used from {request.state.client_ip}",
+            code="ip_not_allowed",
+        )
+    if scope.value not in principal.scopes:
+        raise Forbidden(f"this API key lacks the '{scope.value}' scope", code="insufficient_scope")
+    await keys.touch(principal)
+    return principal
+
+
+# Dependencies only so that /docs shows how to send a key: `_presented_key` reads it.
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+ApiKeyDoc = Annotated[str | None, Depends(_api_key_header)]
+
+
 @cache  # one dependency per scope, so FastAPI resolves it once per request
 def authorized(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the verified caller, allowed `scope` (no rate limit applied)."""
 
     async def dependency(
-        request: Request,
-        keys: KeyResolverDep,
-        clock: ClockDep,
-        _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        _header_doc: Annotated[str | None, Depends(_api_key_header)],
+        request: Request, keys: KeyResolverDep, _bearer_doc: BearerDoc, _header_doc: ApiKeyDoc
     ) -> Principal:
-        principal = await keys.resolve(_presented_key(request))
-        request.state.principal = principal  # from here on the request is usage-accounted
-        if not principal.may_connect_from(request.state.client_ip):
-            raise Forbidden(
-                f"this API key may not be used from {request.state.client_ip}",
-                code="ip_not_allowed",
-            )
-        if scope.value not in principal.scopes:
-            raise Forbidden(
-                f"this API key lacks the '{scope.value}' scope", code="insufficient_scope"
-            )
-        await keys.touch(principal, clock.now())
-        return principal
+        return await authorize(request, keys, scope)
 
     return dependency
 

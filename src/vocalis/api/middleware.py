@@ -7,10 +7,11 @@ import ipaddress
 import json
 import logging
 import re
-import secrets
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vocalis.kit.ids import request_label
 
 log = logging.getLogger("vocalis.http")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -166,7 +167,7 @@ def _request_id(scope: Scope) -> str:
     given = _header(scope, REQUEST_ID_HEADER.encode())
     if given and _CLIENT_REQUEST_ID.fullmatch(given):
         return given
-    return f"req_{secrets.token_hex(12)}"
+    return request_label()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -26,10 +26,12 @@ from vocalis.engine.sentences import MAX_SENTENCE_CHARS, ends_a_sentence, split_
 from vocalis.engine.text import character_count, has_speech, normalize
 from vocalis.engine.voice import EngineNotReady, NothingToSpeak, SynthesisFailed, VoiceInfo
 from vocalis.kit.errors import VocalisError
+from vocalis.kit.lru import LRU
 
 log = logging.getLogger(__name__)
 
 
+RECENT_TEXTS_CHARS = 1_000_000  # of normalized text (about 2 MB), remembered by `prepared`
 PIECE_OVERHEAD_SECONDS = 0.6  # the silence a voice puts around every utterance, and then some
 
 
@@ -103,6 +105,11 @@ class SpeechEngine:
         self.sentences_spoken = 0  # since start: lets tests and metrics watch progress
         self.texts_prepared = 0  # since start: normalization is work a refusal should not cost
         self._counting = threading.Lock()  # `prepare` runs in threads
+        # Texts prepared lately, by text and voice: a repeated request (a cache hit, most
+        # often) needs neither the normalizer nor a thread to run it in.
+        self._recent: LRU[tuple[str, str], PreparedText] = LRU(
+            RECENT_TEXTS_CHARS, lambda prepared: len(prepared.normalized) * 2
+        )
 
     async def start(self) -> None:
         """Load every voice (in a thread) and open for work; failures are kept for /readyz."""
@@ -156,6 +163,15 @@ class SpeechEngine:
             raise NothingToSpeak("text contains nothing to speak")
         sentences = tuple(split_sentences(normalized, self.max_piece_chars))
         return PreparedText(voice, normalized, sentences, character_count(text))
+
+    async def prepared(self, text: str, voice_id: str | None) -> PreparedText:
+        """`prepare`, in a thread; at once for a text prepared lately."""
+        key = (text, self.voice(voice_id).id)
+        found = self._recent.get(key)
+        if found is None:
+            found = await asyncio.to_thread(self.prepare, text, voice_id)
+            self._recent.put(key, found)
+        return found
 
     def expected_duration_ms(
         self, prepared: PreparedText, speed: float, chars_per_second: float

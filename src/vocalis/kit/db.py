@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,6 +67,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, connect_timeout: float = 10.0) -> None:
         self.url = url
+        self._echo, self._connect_timeout = echo, connect_timeout
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
@@ -80,6 +84,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sync_engine: Engine | None = None  # SQLite's, for `run_write`; made on first use
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task[Any] | None = None
         self._write_sessions = async_sessionmaker(
@@ -94,7 +99,7 @@ class Database:
         paths need so that concurrent writers queue on the busy timeout instead of failing.
         """
         maker = self._write_sessions if write else self._sessions
-        async with self._writing() if write else nullcontext(), maker() as session:
+        async with self.writing() if write else nullcontext(), maker() as session:
             try:
                 yield session
                 await session.commit()
@@ -102,8 +107,35 @@ class Database:
                 await session.rollback()
                 raise
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` (plain, synchronous SQLAlchemy Core) in one write transaction.
+
+        For short, hot transactions of several statements. On SQLite the whole transaction runs
+        in one thread with the standard `sqlite3` driver: one hop off the event loop instead of
+        one per statement through aiosqlite, each of which waits for a turn of a busy loop.
+        Elsewhere it runs through the async driver, a statement at a time."""
+        if not self.is_sqlite:
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(work)
+        async with self.writing():
+            return await asyncio.to_thread(self._run_sync_write, work)
+
+    def _run_sync_write(self, work: Callable[[Connection], T]) -> T:
+        if self._sync_engine is None:
+            url = make_url(self.url).set(drivername="sqlite")
+            engine = create_engine(
+                url,
+                echo=self._echo,
+                pool_reset_on_return=None,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            )
+            _configure_sqlite(engine)
+            self._sync_engine = engine.execution_options(**{_IMMEDIATE: True})
+        with self._sync_engine.begin() as connection:
+            return work(connection)
+
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
+    async def writing(self) -> AsyncIterator[None]:
         """SQLite has one writer at a time: this process's writers queue here, in order, rather
         than each polling the database's lock (whose busy-wait sleeps made latencies of seconds
         under load). Other processes still queue on the busy timeout. A write unit of work opened
@@ -123,6 +155,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
 def _ensure_sqlite_directory(url: str) -> None:
@@ -131,10 +165,11 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
     """WAL, foreign keys, and explicit BEGIN so that BEGIN IMMEDIATE is possible."""
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
@@ -144,7 +179,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -165,21 +200,34 @@ async def upsert_adding(
     """
     if not rows:
         return
-    statement = _dialect_insert(session)(table)
-    statement = statement.on_conflict_do_update(
+    await session.execute(upserting_adding(_dialect(session), table, tuple(keys), tuple(add)), rows)
+
+
+@cache  # built once per table and dialect: it runs on every batch of usage
+def upserting_adding(
+    dialect: str, table: Table, keys: tuple[str, ...], add: tuple[str, ...]
+) -> Any:
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
         index_elements=[table.c[key] for key in keys],
         set_={column: table.c[column] + statement.excluded[column] for column in add},
     )
-    await session.execute(statement, rows)
 
 
 async def insert_missing(
     session: AsyncSession, table: Table, values: dict[str, Any], *, keys: list[str]
 ) -> None:
     """Insert a row unless one with the same `keys` exists (`INSERT … ON CONFLICT DO NOTHING`)."""
-    statement = _dialect_insert(session)(table).values(**values)
-    await session.execute(
-        statement.on_conflict_do_nothing(index_elements=[table.c[key] for key in keys])
+    await session.execute(inserting_missing(_dialect(session), table, values, keys=keys))
+
+
+def inserting_missing(
+    dialect: str, table: Table, values: dict[str, Any], *, keys: list[str]
+) -> Any:
+    """The statement of `insert_missing`, for a connection of `dialect`."""
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.values(**values).on_conflict_do_nothing(
+        index_elements=[table.c[key] for key in keys]
     )
 
 

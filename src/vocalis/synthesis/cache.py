@@ -5,6 +5,9 @@ engine and voice versions, NUL-separated, so any change in what would be heard i
 Entries live under `<storage>/cache/`; the index (sizes, recency) is kept in memory, rebuilt
 from the files at start-up, and the least recently used entries are evicted to stay within the
 byte budget. Only complete, non-streamed files are stored.
+
+The most recently used entries are also kept in memory, within a smaller budget of their own,
+so that a hot entry is answered without a file read (or the thread hop one costs).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import secrets
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from vocalis.kit.lru import LRU
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +47,12 @@ def cache_key(*parts: str) -> str:
 
 
 class SpeechCache:
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, memory_bytes: int = 0) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._hot: LRU[str, CachedSpeech] = LRU(
+            min(memory_bytes, max_bytes), lambda speech: len(speech.content)
+        )
         self._index: OrderedDict[str, int] = OrderedDict()  # key -> bytes on disk, oldest first
         self.total_bytes = 0
 
@@ -63,9 +71,19 @@ class SpeechCache:
         await self._evict()
         log.info("response cache: %d entries, %d bytes", len(self._index), self.total_bytes)
 
+    def get_hot(self, key: str) -> CachedSpeech | None:
+        """The entry if it is held in memory (no file read, no waiting)."""
+        found = self._hot.get(key)
+        if found is not None:
+            self._index.move_to_end(key)
+        return found
+
     async def get(self, key: str) -> CachedSpeech | None:
         if key not in self._index:
             return None
+        hot = self.get_hot(key)
+        if hot is not None:
+            return hot
         try:
             found = await asyncio.to_thread(self._read, key)
         except (OSError, ValueError, KeyError):  # evicted meanwhile, or a damaged entry
@@ -73,6 +91,7 @@ class SpeechCache:
             return None
         if key in self._index:
             self._index.move_to_end(key)
+            self._hot.put(key, found)
         return found
 
     async def put(self, key: str, speech: CachedSpeech) -> None:
@@ -80,6 +99,7 @@ class SpeechCache:
             return
         size = await asyncio.to_thread(self._write, key, speech)
         self._index[key] = size
+        self._hot.put(key, speech)
         self.total_bytes += size
         await self._evict()
 
@@ -93,6 +113,7 @@ class SpeechCache:
             await asyncio.to_thread(self._delete, doomed)
 
     def _forget(self, key: str) -> None:
+        self._hot.pop(key)
         size = self._index.pop(key, None)
         if size is not None:
             self.total_bytes -= size

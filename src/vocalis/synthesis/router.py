@@ -114,7 +114,10 @@ async def complete_file(
     is ready stops the synthesis and is refunded."""
     order, usage = order_for(request, admitted, speech_service)
     try:
-        spoken = await unless_disconnected(request, speech_service.speak(order))
+        if speech_service.is_hot(order):
+            spoken = await speech_service.speak(order)
+        else:
+            spoken = await unless_disconnected(request, speech_service.speak(order))
     finally:
         request.state.usage_recorded = order.ticket.swept
     speech = spoken.speech

@@ -158,6 +158,11 @@ class SpeechService:
     async def speak(self, order: Order) -> Spoken:
         return await speak(order, engine=self.engine, accounting=self.accounting)
 
+    def is_hot(self, order: Order) -> bool:
+        """Whether the cache holds this file in memory: `speak` then only waits for the charge,
+        a moment, with nothing to stop if the client leaves meanwhile."""
+        return self.accounting.cache.get_hot(speech_key(order.prepared, order.how)) is not None
+
     async def open_stream(self, order: Order) -> SpeechStream:
         return await open_stream(order, engine=self.engine, accounting=self.accounting)
 
@@ -189,7 +194,7 @@ async def admit_text(
     characters = check_length(text, limits)
     voice_id = check_voice(engine, principal, voice)
     await meter.precheck(principal, characters)
-    prepared = await asyncio.to_thread(engine.prepare, text, voice_id)
+    prepared = await engine.prepared(text, voice_id)
     check_spoken_length(prepared, limits)
     return prepared
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vocalis.accounts.deps import authorized
+from vocalis.accounts.deps import ApiKeyDoc, BearerDoc, KeyResolverDep, authorize
 from vocalis.accounts.service import Principal, Scope
-from vocalis.kit.deps import SettingsDep, provided
+from vocalis.kit.deps import provided
 from vocalis.usage.meter import Meter
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
@@ -23,19 +23,20 @@ MeterDep = Annotated[Meter, Depends(provided(Meter))]
 @cache  # one dependency per scope, so FastAPI resolves it once per request
 def rate_limited(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the caller allowed `scope` (see `authorized`), counted against its
-    requests-per-minute budget; 429 with `Retry-After` when the window is full."""
+    requests-per-minute budget; 429 with `Retry-After` when the window is full.
 
-    caller = Depends(authorized(scope))  # a default, not an annotation: it names `scope`
+    One dependency rather than one on top of `authorized`: every dependency costs each request
+    that uses it, and these are on every request."""
 
     async def dependency(
         request: Request,
-        settings: SettingsDep,
+        keys: KeyResolverDep,
         limiter: LimiterDep,
-        principal: Principal = caller,
+        _bearer_doc: BearerDoc,
+        _header_doc: ApiKeyDoc,
     ) -> Principal:
-        limit = await limiter.hit(
-            principal.key_id, principal.rate_limit_rpm or settings.default_rate_limit_rpm
-        )
+        principal = await authorize(request, keys, scope)
+        limit = await limiter.hit(principal.key_id, principal.rate_limit_rpm)
         if limit is not None:
             request.state.response_headers.update(limit.headers())
             if not limit.allowed:

@@ -34,7 +34,7 @@ from vocalis.kit.ids import new_id, process_id
 from vocalis.usage import periods
 from vocalis.usage.models import QuotaReservation
 from vocalis.usage.periods import UNLIMITED, Allowance
-from vocalis.usage.recorder import UsageRecord, store_usage
+from vocalis.usage.recorder import UsageRecord, UsageRecorder, store_usage
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class Meter:
         chars_per_second: float,
         lease: timedelta,
         owner: str | None = None,
+        recorder: UsageRecorder | None = None,
     ) -> None:
         self.owner = owner or process_id()
         self.lease = lease
@@ -140,6 +141,7 @@ class Meter:
         self._plans = plans
         self._database = database
         self._clock = clock
+        self._recorder = recorder  # while it runs, cache hits are charged in its batches
         self._task: asyncio.Task[None] | None = None
         self._live: set[str] = set()  # reservations of requests still running here
 
@@ -198,14 +200,34 @@ class Meter:
         self, principal: Principal, characters: int, audio_ms: int, *, free: bool = False
     ) -> QuotaFigures:
         """Charge an exact cost at once (a cache hit; `free` when hits are not counted) and
-        return the figures after it, in one transaction."""
+        return the figures after it. While the usage recorder runs (a serving process), the
+        charge joins its next batch: one transaction for many hits, each still exact."""
         if free:
             return await self.figures(principal)
-        async with self._database.session(write=True) as session:
-            period, (account, key) = await self._take(
-                session, principal, characters, audio_ms, settled=True
-            )
-        allowance = self.allowance(principal)
+        if self._recorder is None or not self._recorder.running:
+            async with self._database.session(write=True) as session:
+                period, (account, key) = await self._take(
+                    session, principal, characters, audio_ms, settled=True
+                )
+            allowance = self.allowance(principal)
+            return _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
+        # Serving: counted in the recorder's next batch, with other requests' charges.
+        now, period, allowance = self._clock.now(), self.current_period(), self.allowance(principal)
+        charge = periods.Charge(
+            principal.account_id,
+            principal.key_id,
+            period,
+            allowance,
+            principal.key_char_cap,
+            characters,
+            audio_ms,
+            settled=True,
+        )
+        try:
+            account, key = await self._recorder.charge(charge)
+        except periods.Short as short:
+            figures = await self.figures(principal)
+            raise _exceeded(short.what, characters, audio_ms, figures, now) from None
         return _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
 
     async def settle(

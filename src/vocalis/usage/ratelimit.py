@@ -1,4 +1,8 @@
-"""Per-key request rate limits (moving one-minute window) with the `limits` library.
+"""Per-key request rate limits over a sliding one-minute window, with the `limits` library.
+
+The window is a sliding counter: this minute's requests plus last minute's, weighted by how much
+of last minute is still inside the window. Two numbers per key, whatever the limit, where a
+moving window keeps (and shifts, on every request) a timestamp per request allowed.
 
 Storage is in memory for a single process, or Redis (`redis://…`) so that several API processes
 share one budget per key.
@@ -12,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from vocalis.kit.errors import TooManyRequests
@@ -62,16 +66,19 @@ class RateLimitState:
 
 
 class RateLimiter:
-    def __init__(self, storage_uri: str = "memory://") -> None:
+    def __init__(self, storage_uri: str = "memory://", default_per_minute: int = 600) -> None:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
-        self._strategy = MovingWindowRateLimiter(storage_from_string(uri))
+        self._strategy = SlidingWindowCounterRateLimiter(storage_from_string(uri))
+        self.default_per_minute = default_per_minute
 
-    async def hit(self, key_id: str, per_minute: int) -> RateLimitState | None:
-        """Count one request for `key_id`; `allowed` is False when the window is full.
+    async def hit(self, key_id: str, per_minute: int | None) -> RateLimitState | None:
+        """Count one request for `key_id` (`per_minute`: the key's own limit, None for the
+        default); `allowed` is False when the window is full.
 
         None when the shared storage cannot be reached: limits fail open (and say so in the
         log) rather than take the whole API down with a Redis outage.
         """
+        per_minute = per_minute or self.default_per_minute
         item = RateLimitItemPerMinute(per_minute)
         try:
             allowed = await self._strategy.hit(item, _NAMESPACE, key_id)

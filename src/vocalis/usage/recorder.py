@@ -1,8 +1,14 @@
-"""Writes usage events in the background, so recording never slows a response.
+"""Writes usage events, and counts cache hits' charges, in batches: one transaction for many
+requests.
 
-Requests drop a `UsageRecord` into an in-memory queue; one task writes them in batches (events
-plus their daily aggregates, in one transaction). `flush()` waits until everything queued so far
-is written, which reports call first so a caller sees its own latest requests.
+Requests drop a `UsageRecord` into an in-memory queue and go on; a cache hit's charge joins the
+same queue and waits for the transaction that counts it. One task writes whatever is queued —
+charges, events and their daily aggregates — in one short transaction, so that a burst of cache
+hits costs one commit rather than one each, and no request's charge waits behind another's
+round trips (the convoy that made SQLite latencies of hundreds of milliseconds under load).
+Each charge is still all or nothing and exact (see `periods.take_each`). `flush()` waits until
+everything queued so far is written, which reports call first so a caller sees its own latest
+requests.
 """
 
 from __future__ import annotations
@@ -11,20 +17,24 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections import defaultdict, deque
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vocalis.kit.db import Database, upsert_adding
+from vocalis.kit.db import Database, upserting_adding
 from vocalis.kit.errors import CLIENT_CLOSED_REQUEST
 from vocalis.usage.models import UsageDaily, UsageEvent
+from vocalis.usage.periods import Charge, Counters, Short, take_each
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+EVENTS_DELAY_SECONDS = 0.05  # how long events alone may wait for others to share a transaction
 WRITE_ATTEMPTS = 3
 
 
@@ -61,48 +71,133 @@ def text_fingerprint(text: str, pepper: str) -> str:
     return hmac.new(pepper.encode(), b"text\0" + text.encode(), hashlib.sha256).hexdigest()[:16]
 
 
+@dataclass
+class _Pending:
+    """A charge waiting for the transaction that counts it."""
+
+    charge: Charge
+    outcome: asyncio.Future[tuple[Counters, Counters]]
+
+
 class UsageRecorder:
     def __init__(self, database: Database, max_queued: int = 10_000) -> None:
         self._database = database
-        self._queue: asyncio.Queue[UsageRecord] = asyncio.Queue(max_queued)
+        self._max_queued = max_queued
+        self._queue: deque[UsageRecord | _Pending | asyncio.Future[None]] = deque()
+        self._records = 0  # events among the queued
+        self._wake = asyncio.Event()  # something is queued
+        self._urgent = asyncio.Event()  # something queued is waited for
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="usage-recorder")
 
     def record(self, record: UsageRecord) -> None:
-        try:
-            self._queue.put_nowait(record)
-        except asyncio.QueueFull:
+        if self._records >= self._max_queued:
             log.warning("usage queue full; dropping the event of request %s", record.request_id)
+            return
+        self._records += 1
+        self._enqueue(record)
+
+    async def charge(self, charge: Charge) -> tuple[Counters, Counters]:
+        """Count `charge` in the next batch's transaction: both rows' counters after it, or
+        `Short` (nothing counted). Raises what the database raised if the batch failed."""
+        if not self.running:
+            raise RuntimeError("the usage recorder is not running")
+        outcome: asyncio.Future[tuple[Counters, Counters]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._enqueue(_Pending(charge, outcome))
+        return await outcome
 
     async def flush(self) -> None:
-        await self._queue.join()
+        """Wait until everything queued before this call is written."""
+        if not self.running:  # nothing would write it; say what was lost rather than hang
+            if self._queue:
+                log.warning("usage recorder not running; %d items unwritten", len(self._queue))
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(done)
+        await asyncio.shield(done)
 
     async def close(self, timeout: float = 10.0) -> None:
         try:
             async with asyncio.timeout(timeout):  # not wait_for: see kit.wakeup
                 await self.flush()
         except TimeoutError:
-            log.warning("usage recorder closed with %d events unwritten", self._queue.qsize())
+            log.warning("usage recorder closed with %d items unwritten", len(self._queue))
         if self._task is not None:
             self._task.cancel()
+        for item in self._queue:
+            if isinstance(item, _Pending) and not item.outcome.done():
+                item.outcome.set_exception(RuntimeError("the usage recorder stopped"))
+
+    def _enqueue(self, item: UsageRecord | _Pending | asyncio.Future[None]) -> None:
+        self._queue.append(item)
+        self._wake.set()
+        if not isinstance(item, UsageRecord) or len(self._queue) >= BATCH_SIZE:
+            self._urgent.set()  # someone is waiting for it (or the batch is full)
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < BATCH_SIZE and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._write_with_retries(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            await self._wake.wait()
+            if not self._urgent.is_set():
+                # Only events, which nobody waits for: let more of them come and share the
+                # transaction (one per request would cost more than the requests themselves).
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(EVENTS_DELAY_SECONDS):
+                        await self._urgent.wait()
+            self._wake.clear()
+            self._urgent.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
+                await self._write_batch(batch)
+
+    async def _write_batch(
+        self, batch: list[UsageRecord | _Pending | asyncio.Future[None]]
+    ) -> None:
+        records = [item for item in batch if isinstance(item, UsageRecord)]
+        # A request that stopped waiting before its batch began is not charged.
+        pending = [item for item in batch if isinstance(item, _Pending) and not item.outcome.done()]
+        self._records -= len(records)
+        try:
+            if pending:
+                try:
+                    await self._write(records, pending)
+                    records = []
+                except Exception as error:
+                    # Counted apart, so that a bad event cannot fail a charge (or the reverse).
+                    log.warning(
+                        "a batch of usage failed; counting its charges apart", exc_info=True
+                    )
+                    await self._charge_alone(pending, error)
+            await self._write_with_retries(records)
+        finally:
+            for item in batch:
+                if isinstance(item, asyncio.Future) and not item.done():
+                    item.set_result(None)
+                elif isinstance(item, _Pending) and not item.outcome.done():  # we were stopped
+                    item.outcome.set_exception(RuntimeError("the usage recorder stopped"))
+
+    async def _charge_alone(self, pending: list[_Pending], first_error: Exception) -> None:
+        try:
+            await self._write([], pending)
+        except Exception:
+            log.warning("could not count %d cache hits", len(pending), exc_info=first_error)
+            for item in pending:
+                if not item.outcome.done():
+                    item.outcome.set_exception(first_error)
 
     async def _write_with_retries(self, batch: list[UsageRecord]) -> None:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
+            if not batch:
+                return
             try:
-                await self._write(batch)
+                await self._write(batch, [])
                 return
             except Exception:
                 if attempt == WRITE_ATTEMPTS:
@@ -110,25 +205,56 @@ class UsageRecorder:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
-    async def _write(self, batch: list[UsageRecord]) -> None:
-        async with self._database.session(write=True) as session:
-            await store_usage(session, batch)
+    async def _write(self, records: list[UsageRecord], pending: list[_Pending]) -> None:
+        """One transaction: the charges, then the events. The waiting requests learn their
+        outcome only once it is committed."""
+        charges = [item.charge for item in pending]
+        outcomes = await self._database.run_write(partial(_write, charges, records))
+        for item, outcome in zip(pending, outcomes, strict=True):
+            if item.outcome.done():  # its request was cancelled: the charge stands regardless
+                continue
+            if isinstance(outcome, Short):
+                item.outcome.set_exception(outcome)
+            else:
+                item.outcome.set_result(outcome)
+
+
+def _write(
+    charges: list[Charge], records: list[UsageRecord], connection: Connection
+) -> list[tuple[Counters, Counters] | Short]:
+    outcomes = take_each(connection, charges)
+    write_usage(connection, records)
+    return outcomes
 
 
 async def store_usage(session: AsyncSession, records: list[UsageRecord]) -> None:
     """Insert the events and add them onto their daily aggregates, in the caller's transaction."""
+    if records:
+        connection = await session.connection()
+        await connection.run_sync(write_usage, records)
+
+
+def write_usage(connection: Connection, records: list[UsageRecord]) -> None:
+    """`store_usage`, on a plain connection."""
     if not records:
         return
-    await session.execute(
+    connection.execute(
         insert(UsageEvent.__table__),  # Core, not the ORM's bulk path: several times cheaper
-        [
-            asdict(record) | {"outcome": record.outcome or outcome_of(record.status_code)}
-            for record in records
-        ],
+        [_event_row(record) for record in records],
     )
-    await upsert_adding(
-        session, UsageDaily.__table__, _daily_rows(records), keys=list(_BUCKET), add=list(_SUMS)
+    daily = upserting_adding(
+        connection.dialect.name,
+        UsageDaily.__table__,  # type: ignore[arg-type]
+        _BUCKET,
+        _SUMS,
     )
+    connection.execute(daily, _daily_rows(records))
+
+
+def _event_row(record: UsageRecord) -> dict[str, object]:
+    row = dict(vars(record))  # not `asdict`: it deep-copies every field
+    row["outcome"] = record.outcome or outcome_of(record.status_code)
+    return row
 
 
 _BUCKET = ("account_id", "day", "key_id", "endpoint", "voice", "language", "status_code")
