@@ -114,6 +114,7 @@ async def test_two_failures_then_success_is_three_attempts_with_one_id(
         Webhook(secret).verify(hook.body, hook.headers)
 
 
+@pytest.mark.slow  # waits out a whole retry schedule
 async def test_a_receiver_that_never_answers_gets_the_whole_schedule_and_no_more(
     client: httpx.AsyncClient, api_key: str, receiver: Receiver
 ) -> None:
@@ -135,6 +136,7 @@ async def test_a_receiver_that_never_answers_gets_the_whole_schedule_and_no_more
     assert sent == {delivery["webhook_id"]: 3, later["webhook_id"]: 1}
 
 
+@pytest.mark.slow  # several deliveries, each waiting for its turn
 async def test_410_gone_abandons_everything_still_queued_for_that_url(
     make_app: Callable[..., Any], receiver: Receiver
 ) -> None:
