@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from tests.servers import free_port
 from vocalis.accounts.keys import generate_api_key, is_well_formed
 from vocalis.accounts.models import Account, ApiKey
-from vocalis.admin.models import AuditEntry
 from vocalis.cli import app
+from vocalis.kit.audit import AuditEntry
 from vocalis.kit.db import Database
 
 runner = CliRunner()

@@ -86,7 +86,9 @@ class Settings(BaseSettings):
         50 * 1024 * 1024, ge=1024, description="largest file accepted by /v1/watermark/verify"
     )
     public_url: str | None = Field(
-        None, description="external base URL (https://tts.example.com) for links in webhooks"
+        None,
+        description="external base URL (https://tts.example.com) for links in mail and "
+        "webhooks; http://HOST:PORT when unset",
     )
     max_text_chars: int = Field(5000, ge=1, description="longest text of a synchronous request")
     spoken_text_factor: float = Field(
@@ -171,6 +173,36 @@ class Settings(BaseSettings):
         24.0, ge=0, description="how long the old signing secret is still used after a rotation"
     )
 
+    signup: Literal["open", "closed"] = Field(
+        "open", description="open: anyone may sign up on the web; closed: only the operator"
+    )
+    session_lifetime_hours: float = Field(
+        24 * 14, gt=0, description="a web login lasts this long without being used again"
+    )
+    bcrypt_cost: int = Field(12, ge=4, le=16, description="bcrypt work factor of passwords")
+    login_attempts_per_window: int = Field(
+        5, ge=1, description="failed logins allowed per address and per client in the window"
+    )
+    login_window_seconds: int = Field(900, ge=1)
+    resend_api_key: SecretStr | None = Field(
+        None, description="send mail through Resend; unset: mail goes to the log and a file"
+    )
+    resend_api_base: str = Field(
+        "https://api.resend.com", description="where the Resend API is (tests point it elsewhere)"
+    )
+    mail_from: str = Field("Vocalis <no-reply@vocalis.local>", description="sender of all mail")
+    mail_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0, 10, 60, 300, 1800, 7200, 21600, 86400],
+        description="seconds before each attempt to send a mail, comma-separated",
+    )
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach this server: links in mail point here."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
     @property
     def max_spoken_chars(self) -> int:
         """Longest text of a synchronous request once read out in words."""
@@ -191,18 +223,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("trusted_proxies", "webhook_retry_schedule", mode="before")
+    @field_validator(
+        "trusted_proxies", "webhook_retry_schedule", "mail_retry_schedule", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("webhook_retry_schedule")
+    @field_validator("webhook_retry_schedule", "mail_retry_schedule")
     @classmethod
     def _sane_schedule(cls, value: list[float]) -> list[float]:
         if not value or any(delay < 0 for delay in value):
-            raise ValueError("webhook_retry_schedule needs at least one delay, none negative")
+            raise ValueError("a retry schedule needs at least one delay, none negative")
         return value
 
     @field_validator("trusted_proxies")

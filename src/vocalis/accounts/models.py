@@ -27,6 +27,7 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     char_limit: Mapped[int | None] = mapped_column(BigInteger)  # None: the plan's
     seconds_limit: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -69,3 +70,39 @@ class ApiKey(Base):
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class WebSession(Base):
+    """A web login. The cookie holds a random token; only its keyed hash is stored, so a copy
+    of the database opens no session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class AccountToken(Base):
+    """A single-use token mailed to a person: verify an address, reset a password, confirm a
+    new address. Only its keyed hash is stored; `used_at` is set when it is spent."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("tok"))
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(24))  # verify_email | reset_password | change_email
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(320))  # change_email only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,10 +23,11 @@ from vocalis.accounts.service import AccountLimits, KeyOptions, Principal
 from vocalis.admin import service
 from vocalis.admin.deps import Admin
 from vocalis.admin.schemas import AuditOut, PlatformStats
-from vocalis.admin.service import Actor, audit_trail
+from vocalis.admin.service import Actor
 from vocalis.billing.deps import PlansDep
 from vocalis.jobs.schemas import QueueStats
 from vocalis.jobs.service import queue_stats
+from vocalis.kit.audit import audit_trail
 from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.usage.deps import MeterDep, UsageRecorderDep

@@ -1,0 +1,1 @@
+"""Mail to people: templates, a durable outbox, and delivery through Resend."""
