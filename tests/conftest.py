@@ -179,6 +179,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "dev_key_file": tmp_path / "dev-api-key",
             "key_pepper": TEST_PEPPER,
             "device": "cpu",
+            "bcrypt_cost": 4,  # the lowest: tests check the rules, not the work factor
         }
         values.update(overrides)
         return Settings(**values)

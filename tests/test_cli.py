@@ -225,3 +225,32 @@ def test_a_bad_plan_setting_is_named_at_start_not_a_trace(env: dict[str, str]) -
         )  # fmt: skip
         assert result.returncode == 2
         assert "configuration error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_operator_sets_a_password_that_logs_in_on_the_web(env: dict[str, str]) -> None:
+    env = {**env, "VOCALIS_BCRYPT_COST": "4"}
+    _ok(["db", "upgrade"], env)
+    _ok(["accounts", "create", "--email", "web@example.com"], env)
+    weak = runner.invoke(
+        app, ["accounts", "set-password", "--email", "web@example.com"], input="short\nshort\n",
+        env=env,
+    )  # fmt: skip
+    assert weak.exit_code == 1 and "at least 10 characters" in weak.stderr
+    done = runner.invoke(
+        app, ["accounts", "set-password", "--email", "web@example.com"],
+        input="a sturdy passphrase\na sturdy passphrase\n", env=env,
+    )  # fmt: skip
+    assert done.exit_code == 0 and "password set for web@example.com" in done.stdout
+    assert "sturdy" not in done.output  # never echoed
+
+    async def stored() -> tuple[str | None, list[str]]:
+        database = Database(env["VOCALIS_DATABASE_URL"])
+        async with database.session() as session:
+            account = await session.scalar(select(Account))
+            actions = list(await session.scalars(select(AuditEntry.action)))
+        await database.dispose()
+        return account.password_hash if account else None, actions
+
+    password_hash, actions = asyncio.run(stored())
+    assert password_hash is not None and password_hash.startswith("$2b$04$")
+    assert actions[-1] == "account.set_password"

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from vocalis import __version__
 from vocalis.accounts import router as keys_router
+from vocalis.accounts import web_router
 from vocalis.accounts.service import Scope
 from vocalis.admin import router as admin_router
 from vocalis.api import health
@@ -92,7 +93,11 @@ def create_app(
     app.include_router(usage_router.keys_router)
     # The key routes live below usage, so their rate limit is chosen here, where they mount.
     app.include_router(keys_router.router, dependencies=[Depends(rate_limited(Scope.USAGE_READ))])
+    app.include_router(web_router.auth)
+    app.include_router(web_router.account)
+    app.include_router(usage_router.account_router)
     app.include_router(jobs_router.router)
+    app.include_router(jobs_router.account_router)
     app.include_router(admin_router.router)
     install_openapi(app, settings)
     app.state.runtime = runtime

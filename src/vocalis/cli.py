@@ -138,7 +138,7 @@ def worker(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run queued jobs, webhook deliveries and retention until stopped (SIGTERM or Ctrl-C).
+    """Run queued jobs, webhook deliveries, mail and retention until stopped (SIGTERM or Ctrl-C).
 
     For VOCALIS_WORKER=external: start as many as you like, on any machines that share the
     database and the storage path. A stopped worker finishes or hands back its jobs; a killed
@@ -162,7 +162,11 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await runner.run_until(stop)
+        runtime.alerts.start()
+        try:
+            await asyncio.gather(runner.run_until(stop), runtime.mail.run_until(stop))
+        finally:
+            await runtime.alerts.stop()
     finally:
         await runtime.close()
     _info(f"worker {runner.worker.worker_id} stopped")
@@ -288,6 +292,39 @@ def accounts_set_limits(
             f"{account.email}: plan {account.plan}, {allowance.characters} characters and "
             f"{allowance.seconds} seconds a month"
         )
+
+    typer.echo(_run(settings, work))
+
+
+@accounts_app.command("set-password")
+def accounts_set_password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option("--email", help="The account.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Asked for (twice) unless given; at least 10 characters, at most 72 bytes.",
+        ),
+    ],
+) -> None:
+    """Set an account's password for the web login; its web sessions end."""
+    settings = _settings(ctx)
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.database.session(write=True) as session:
+            account = await accounts.get_account_by_email(session, email)
+            await admin.set_password(
+                session,
+                CLI_ACTOR,
+                account.id,
+                password,
+                cost=settings.bcrypt_cost,
+                now=runtime.clock.now(),
+            )
+        return f"password set for {account.email}"
 
     typer.echo(_run(settings, work))
 

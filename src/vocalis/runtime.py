@@ -24,13 +24,16 @@ from vocalis.usage.meter import Meter
 
 if TYPE_CHECKING:
     from vocalis.accounts.credentials import KeyResolver
+    from vocalis.accounts.web import WebPolicy
     from vocalis.audio.marking import Marker
     from vocalis.engine import SpeechEngine, VoiceRegistry
     from vocalis.jobs.intake import JobIntake
     from vocalis.jobs.runner import JobRunner
+    from vocalis.mail.delivery import MailDelivery
     from vocalis.storage.files import AudioStore
     from vocalis.synthesis.cache import SpeechCache
     from vocalis.synthesis.service import SpeechService
+    from vocalis.usage.alerts import QuotaAlerts
     from vocalis.usage.ratelimit import RateLimiter
     from vocalis.usage.recorder import UsageRecorder
     from vocalis.webhooks.urls import Resolver
@@ -127,6 +130,27 @@ class Runtime:
         return UsageRecorder(self.database)
 
     @cached_property
+    def web(self) -> WebPolicy:
+        """The rules of web accounts: sign-up, sessions, passwords, login throttling."""
+        from vocalis.accounts.throttle import LoginThrottle
+        from vocalis.accounts.web import WebPolicy
+
+        settings = self.settings
+        return WebPolicy(
+            pepper=settings.key_pepper.get_secret_value(),
+            bcrypt_cost=settings.bcrypt_cost,
+            session_lifetime=timedelta(hours=settings.session_lifetime_hours),
+            base_url=settings.base_url,
+            signup_open=settings.signup == "open",
+            default_plan=settings.default_plan,
+            throttle=LoginThrottle(
+                settings.rate_limit_storage,
+                attempts=settings.login_attempts_per_window,
+                window_seconds=settings.login_window_seconds,
+            ),
+        )
+
+    @cached_property
     def keys(self) -> KeyResolver:
         from vocalis.accounts.credentials import KeyResolver
 
@@ -173,6 +197,25 @@ class Runtime:
         )
 
     @cached_property
+    def mail(self) -> MailDelivery:
+        """Sends the mail outbox (through Resend, or to the log without a key). It runs where
+        the jobs run: in the API process when inline, in `vocalis worker` otherwise."""
+        from vocalis.mail.delivery import MailDelivery
+        from vocalis.mail.sender import sender_for
+
+        settings = self.settings
+        return MailDelivery(
+            self.database, self.clock, sender_for(settings), settings.mail_retry_schedule
+        )
+
+    @cached_property
+    def alerts(self) -> QuotaAlerts:
+        """Mails usage alerts at 80 % and 100 % of an allowance; runs where the mail runs."""
+        from vocalis.usage.alerts import QuotaAlerts
+
+        return QuotaAlerts(self.database, self.clock, self.meter, base_url=self.settings.base_url)
+
+    @cached_property
     def speech(self) -> SpeechService:
         from vocalis.synthesis.service import Accounting, SpeechService, TextLimits
 
@@ -207,6 +250,7 @@ class Runtime:
         """What request dependencies may ask for, by type (see `vocalis.kit.deps`)."""
         from vocalis.accounts.credentials import KeyResolver
         from vocalis.accounts.deps import KeyUsage
+        from vocalis.accounts.web import WebPolicy
         from vocalis.audio.marking import Marker
         from vocalis.engine import SpeechEngine
         from vocalis.jobs.intake import JobIntake
@@ -231,6 +275,7 @@ class Runtime:
             Meter: self.meter,
             KeyUsage: self.meter,
             KeyResolver: self.keys,
+            WebPolicy: self.web,
             Catalogue: self.plans,
             Resolver: self.resolver,
             JobRunner: self.runner,
@@ -244,13 +289,16 @@ class Runtime:
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[Runtime]:
         """The API process: voices warm in the background (/readyz says when), the usage
-        writer and the meter's reservation upkeep run, and with VOCALIS_WORKER=inline so do jobs."""
+        writer and the meter's reservation upkeep run, and with VOCALIS_WORKER=inline so do jobs
+        and mail."""
         await self.cache.load()
         self.recorder.start()
         self.meter.start()  # and, first thing, give back what a dead predecessor held
         self._warming = asyncio.create_task(self.engine.start(), name="warm-voices")
         if self.runner is not None:
             self.runner.start()  # waits for the voices before taking work
+            self.mail.start()
+            self.alerts.start()
         try:
             yield self
         finally:
@@ -259,6 +307,8 @@ class Runtime:
     async def _stop_serving(self) -> None:
         if self.runner is not None:
             await self.runner.stop()
+            await self.mail.stop()
+            await self.alerts.stop()
         if self._warming is not None:
             self._warming.cancel()
             with suppress(asyncio.CancelledError):

@@ -9,16 +9,26 @@ a web session resolves to the same `Principal`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyCookie,
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vocalis.accounts import websessions
 from vocalis.accounts.credentials import KeyResolver
+from vocalis.accounts.models import Account
 from vocalis.accounts.service import Principal, Scope
-from vocalis.kit.deps import provided
+from vocalis.accounts.web import WebPolicy, web_principal
+from vocalis.kit.deps import ClockDep, DatabaseDep, provided
 from vocalis.kit.errors import Forbidden, Unauthorized
 
 KeyResolverDep = Annotated[KeyResolver, Depends(provided(KeyResolver))]
@@ -91,3 +101,82 @@ class KeyUsage(Protocol):
 
 
 KeyUsageDep = Annotated[KeyUsage, Depends(provided(KeyUsage))]
+
+
+# --- web sessions -------------------------------------------------------------------------------
+
+WebPolicyDep = Annotated[WebPolicy, Depends(provided(WebPolicy))]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class WebCaller:
+    """A person logged in on the web: their account, as a `Principal`, and their session."""
+
+    principal: Principal
+    email: str
+    email_verified: bool
+    session_id: str
+    token: str
+
+
+def check_origin(request: Request, policy: WebPolicy) -> None:
+    """Refuse a state-changing request sent by another site's page (its `Origin` says so)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    own = {_origin_of(policy.base_url), f"{request.url.scheme}://{request.headers.get('host')}"}
+    if origin.rstrip("/") not in own:
+        raise Forbidden("cross-site request refused", code="csrf_failed")
+
+
+# A dependency only so that /docs shows the cookie: `_web_caller` reads it.
+_session_cookie = APIKeyCookie(
+    name=websessions.COOKIE_NAME,
+    auto_error=False,
+    description="The session cookie POST /auth/login sets (state changes also need X-CSRF-Token)",
+)
+SessionCookieDoc = Annotated[str | None, Depends(_session_cookie)]
+
+
+async def _web_caller(
+    request: Request,
+    database: DatabaseDep,
+    policy: WebPolicyDep,
+    clock: ClockDep,
+    _cookie_doc: SessionCookieDoc,
+) -> WebCaller:
+    token = request.cookies.get(websessions.COOKIE_NAME)
+    if not token:
+        raise Unauthorized("log in first", code="not_logged_in")
+    if request.method not in SAFE_METHODS:
+        check_origin(request, policy)
+        if not websessions.csrf_matches(token, request.headers.get("x-csrf-token"), policy.pepper):
+            raise Forbidden(
+                "missing or wrong X-CSRF-Token header; get the token from GET /auth/csrf",
+                code="csrf_failed",
+            )
+    async with database.session(write=True) as session:  # a use may push the expiry forward
+        owner = await websessions.find_session(
+            session, token, now=clock.now(), lifetime=policy.session_lifetime, pepper=policy.pepper
+        )
+        account = await session.get(Account, owner.account_id) if owner is not None else None
+    if owner is None or account is None:
+        raise Unauthorized("your session has ended; log in again", code="session_expired")
+    if not account.is_active:
+        raise Forbidden("this account is suspended", code="account_suspended")
+    return WebCaller(
+        principal=web_principal(account, owner.session_id),
+        email=account.email,
+        email_verified=account.email_verified_at is not None,
+        session_id=owner.session_id,
+        token=token,
+    )
+
+
+WebUser = Annotated[WebCaller, Depends(_web_caller)]
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from vocalis.accounts.models import ApiKey
-from vocalis.accounts.service import DEFAULT_SCOPES, Scope
+from vocalis.accounts.service import DEFAULT_SCOPES, KeyOptions, Scope
 from vocalis.kit.schemas import RequestBody
 
 # Limits are bounded by their columns, with headroom for the arithmetic done on them in SQL.
@@ -84,8 +84,9 @@ class KeyOut(BaseModel):
         return cls(**fields, state=key.state(now), period_chars_used=chars_used)
 
 
-class KeyCreate(RequestBody):
-    account_id: str
+class KeyFields(RequestBody):
+    """What a new key can be given, by its owner (`POST /account/keys`) or an operator."""
+
     name: str = Field("default", min_length=1, max_length=100)
     scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
     rate_limit_rpm: Annotated[KeyLimit, Field(ge=1)] | None = Field(
@@ -108,6 +109,21 @@ class KeyCreate(RequestBody):
             return value.astimezone(UTC)
         except OverflowError:
             raise ValueError("expires_at is out of range once converted to UTC") from None
+
+    def options(self) -> KeyOptions:
+        return KeyOptions(
+            name=self.name,
+            scopes=tuple(self.scopes),
+            rate_limit_rpm=self.rate_limit_rpm,
+            monthly_char_cap=self.monthly_char_cap,
+            allowed_voices=tuple(self.allowed_voices) if self.allowed_voices is not None else None,
+            allowed_cidrs=tuple(self.allowed_cidrs) if self.allowed_cidrs is not None else None,
+            expires_at=self.expires_at,
+        )
+
+
+class KeyCreate(KeyFields):
+    account_id: str
 
 
 class KeyCreated(BaseModel):

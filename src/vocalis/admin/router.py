@@ -19,7 +19,7 @@ from vocalis.accounts.schemas import (
     KeyCreated,
     KeyOut,
 )
-from vocalis.accounts.service import AccountLimits, KeyOptions, Principal
+from vocalis.accounts.service import AccountLimits, Principal
 from vocalis.admin import service
 from vocalis.admin.deps import Admin
 from vocalis.admin.schemas import AuditOut, PlatformStats
@@ -165,15 +165,7 @@ async def create_key(
         session,
         _actor(request, admin),
         body.account_id,
-        options=KeyOptions(
-            name=body.name,
-            scopes=tuple(body.scopes),
-            rate_limit_rpm=body.rate_limit_rpm,
-            monthly_char_cap=body.monthly_char_cap,
-            allowed_voices=tuple(body.allowed_voices) if body.allowed_voices is not None else None,
-            allowed_cidrs=tuple(body.allowed_cidrs) if body.allowed_cidrs is not None else None,
-            expires_at=body.expires_at,
-        ),
+        options=body.options(),
         pepper=settings.key_pepper.get_secret_value(),
         now=now,
         details=body.model_dump(mode="json"),

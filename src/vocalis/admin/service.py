@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vocalis.accounts import passwords, websessions
 from vocalis.accounts import service as accounts
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.kit.audit import audit
@@ -82,6 +83,26 @@ async def revoke_key(session: AsyncSession, actor: Actor, key_id: str, *, now: d
     key = await accounts.revoke_api_key(session, key_id, now=now)
     await _audit_change(session, actor, "key.revoke", "key", key.id, now, None)
     return key
+
+
+async def set_password(
+    session: AsyncSession,
+    actor: Actor,
+    account_id: str,
+    password: str,
+    *,
+    cost: int,
+    now: datetime,
+) -> Account:
+    """Give an account a password (for the web login), under the same rules as a person's
+    own; every web session of the account ends."""
+    account = await accounts.get_account(session, account_id)
+    passwords.check_strength(password, email=account.email)
+    account.password_hash = await passwords.hash_password(password, cost)
+    account.updated_at = now
+    await websessions.end_other_sessions(session, account_id=account.id, keep_session_id=None)
+    await _audit_change(session, actor, "account.set_password", "account", account.id, now, None)
+    return account
 
 
 async def _audit_change(

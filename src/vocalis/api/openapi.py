@@ -39,6 +39,14 @@ DESCRIPTIONS = {
     503: "Try again after `Retry-After` seconds: `database_unavailable`, `engine_not_ready`, "
     "`timed_out`, `queue_full`, `shutting_down`",
 }
+# Routes authenticated by the web session cookie answer these instead of the key errors.
+SESSION_DESCRIPTIONS = {
+    401: "Not logged in: `not_logged_in`, `session_expired`",
+    403: "Refused: `csrf_failed` (X-CSRF-Token missing or wrong, or another site's Origin), "
+    "`account_suspended`, `email_not_verified`, `scope_not_allowed`, `wrong_password`",
+    503: DESCRIPTIONS[503],
+}
+SESSION_SCHEME = "APIKeyCookie"
 OPENAI_DESCRIPTIONS = {
     400: "Invalid request, in OpenAI's error shape (validation errors are 400s, as at OpenAI)",
     500: "Synthesis failed (`synthesis_failed`); nothing is charged",
@@ -60,6 +68,16 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         410: "The audio was deleted after the retention period (`audio_expired`)",
     },
     ("POST", "/admin/api/accounts"): {409: "An account with this email exists"},
+    ("POST", "/auth/signup"): {403: "`signup_closed`, or another site's Origin (`csrf_failed`)"},
+    ("POST", "/auth/login"): {
+        401: "Wrong address or password (`invalid_credentials`), the same for both",
+        403: "`account_suspended`, or another site's Origin (`csrf_failed`)",
+        429: "Too many failed logins for the address or from this client "
+        "(`too_many_login_attempts`)",
+    },
+    ("POST", "/auth/password/forgot"): {403: "Another site's Origin (`csrf_failed`)"},
+    ("POST", "/auth/password/reset"): {403: "Another site's Origin (`csrf_failed`)"},
+    ("POST", "/auth/email/confirm"): {409: "The address now has another account (`email_taken`)"},
     ("POST", "/admin/api/keys"): {404: "No such account (`account_not_found`)"},
 }
 
@@ -111,7 +129,10 @@ def _declare_operation_errors(
     parameters = operation.get("parameters", [])
     json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
     statuses: dict[int, str] = {}
-    if operation.get("security"):
+    schemes = {name for requirement in operation.get("security", []) for name in requirement}
+    if SESSION_SCHEME in schemes:
+        statuses |= SESSION_DESCRIPTIONS
+    elif schemes:
         statuses |= {status: DESCRIPTIONS[status] for status in (401, 403, 429, 503)}
     if method in ("POST", "PUT", "PATCH"):
         statuses[413] = DESCRIPTIONS[413]

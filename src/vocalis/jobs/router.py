@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from vocalis.accounts.deps import WebUser
 from vocalis.accounts.service import Principal
 from vocalis.config import Settings
 from vocalis.jobs import service
@@ -17,6 +19,7 @@ from vocalis.jobs.models import Job
 from vocalis.jobs.schemas import BatchRequest, JobOut, JobRequest
 from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
+from vocalis.storage.files import AudioStore
 from vocalis.webhooks.schemas import DeliveryOut, SigningSecret
 from vocalis.webhooks.signing import rotate_signing_secret, secrets_in_use, signing_secret
 
@@ -54,6 +57,44 @@ async def _submit(
         admission = submitted.admission
         request.state.usage = {"voice": admission.voice, "language": admission.language}
     return _accepted(submitted.job, request, settings, replayed=submitted.replayed)
+
+
+async def _audio_file(
+    session: AsyncSession, store: AudioStore, job_id: str, account_id: str
+) -> FileResponse:
+    """A finished job's audio (a ZIP for batches), for its own account only."""
+    job = await service.get_job(session, job_id, account_id)
+    download = service.download_of(job)
+    path = store.path_of(download.relative_path)
+    if not await store.exists(download.relative_path):
+        raise service.AudioExpired(f"the audio of job {job_id} is no longer stored")
+    return FileResponse(path, media_type=download.media_type, filename=download.filename)
+
+
+async def _deliveries(session: AsyncSession, job_id: str, account_id: str) -> list[DeliveryOut]:
+    """A job's webhook deliveries with their attempts, for its own account only."""
+    await service.get_job(session, job_id, account_id)
+    return [
+        DeliveryOut.from_delivery(delivery, attempts)
+        for delivery, attempts in await service.deliveries_of(session, job_id)
+    ]
+
+
+async def _signing_secret(session: AsyncSession, account_id: str, now: datetime) -> SigningSecret:
+    record = await signing_secret(session, account_id, now)
+    overlapping = len(secrets_in_use(record, now)) > 1
+    return SigningSecret(
+        secret=record.secret,
+        previous_valid_until=record.previous_expires_at if overlapping else None,
+    )
+
+
+async def _rotate_secret(
+    session: AsyncSession, account_id: str, now: datetime, settings: Settings
+) -> SigningSecret:
+    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
+    record = await rotate_signing_secret(session, account_id, now, overlap)
+    return SigningSecret(secret=record.secret, previous_valid_until=record.previous_expires_at)
 
 
 def _accepted(job: Job, request: Request, settings: Settings, *, replayed: bool) -> JSONResponse:
@@ -145,12 +186,7 @@ async def cancel_job(
 async def job_audio(
     job_id: str, principal: JobsCaller, session: SessionDep, store: AudioStoreDep
 ) -> FileResponse:
-    job = await service.get_job(session, job_id, principal.account_id)
-    download = service.download_of(job)
-    path = store.path_of(download.relative_path)
-    if not await store.exists(download.relative_path):
-        raise service.AudioExpired(f"the audio of job {job_id} is no longer stored")
-    return FileResponse(path, media_type=download.media_type, filename=download.filename)
+    return await _audio_file(session, store, job_id, principal.account_id)
 
 
 @router.get(
@@ -161,11 +197,7 @@ async def job_audio(
 async def job_webhooks(
     job_id: str, principal: JobsCaller, session: SessionDep
 ) -> list[DeliveryOut]:
-    await service.get_job(session, job_id, principal.account_id)
-    return [
-        DeliveryOut.from_delivery(delivery, attempts)
-        for delivery, attempts in await service.deliveries_of(session, job_id)
-    ]
+    return await _deliveries(session, job_id, principal.account_id)
 
 
 @router.get("/v1/webhooks/secret", response_model=SigningSecret, tags=["webhooks"])
@@ -173,13 +205,7 @@ async def get_signing_secret(
     principal: JobsCaller, session: WriteSessionDep, clock: ClockDep
 ) -> SigningSecret:
     """The `whsec_…` secret your webhook receiver verifies signatures with."""
-    now = clock.now()
-    record = await signing_secret(session, principal.account_id, now)
-    overlapping = len(secrets_in_use(record, now)) > 1
-    return SigningSecret(
-        secret=record.secret,
-        previous_valid_until=record.previous_expires_at if overlapping else None,
-    )
+    return await _signing_secret(session, principal.account_id, clock.now())
 
 
 @router.post("/v1/webhooks/secret/rotate", response_model=SigningSecret, tags=["webhooks"])
@@ -187,6 +213,93 @@ async def rotate_secret(
     principal: JobsCaller, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep
 ) -> SigningSecret:
     """A new secret at once; until `previous_valid_until` webhooks carry both signatures."""
-    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
-    record = await rotate_signing_secret(session, principal.account_id, clock.now(), overlap)
-    return SigningSecret(secret=record.secret, previous_valid_until=record.previous_expires_at)
+    return await _rotate_secret(session, principal.account_id, clock.now(), settings)
+
+
+# --- the same, for a person logged in on the web ----------------------------------------------
+
+account_router = APIRouter(prefix="/account", tags=["web accounts"])
+
+
+@account_router.get("/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")
+async def list_own_jobs(
+    request: Request,
+    caller: WebUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+) -> Page[JobOut]:
+    jobs, total = await service.list_jobs(
+        session,
+        caller.principal.account_id,
+        status=status_filter,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return page.page([_job_out(job, request, settings) for job in jobs], total)
+
+
+@account_router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and result")
+async def get_own_job(
+    job_id: str, request: Request, caller: WebUser, session: SessionDep, settings: SettingsDep
+) -> JobOut:
+    job = await service.get_job(session, job_id, caller.principal.account_id)
+    return _job_out(job, request, settings)
+
+
+@account_router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobOut,
+    responses={409: {"description": "The job has already finished (`job_finished`)"}},
+    summary="Cancel a queued or running job",
+)
+async def cancel_own_job(
+    job_id: str, request: Request, caller: WebUser, settings: SettingsDep, intake: JobIntakeDep
+) -> JobOut:
+    return _job_out(await intake.cancel(caller.principal, job_id), request, settings)
+
+
+@account_router.get(
+    "/jobs/{job_id}/audio",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}, "application/zip": {}}},
+        409: {"description": "The job has not succeeded (`job_not_ready`)"},
+        410: {"description": "The audio was deleted after the retention period (`audio_expired`)"},
+    },
+    summary="Download a finished job's audio (a ZIP for batches)",
+)
+async def own_job_audio(
+    job_id: str, caller: WebUser, session: SessionDep, store: AudioStoreDep
+) -> FileResponse:
+    return await _audio_file(session, store, job_id, caller.principal.account_id)
+
+
+@account_router.get(
+    "/jobs/{job_id}/webhooks",
+    response_model=list[DeliveryOut],
+    summary="The job's webhook deliveries and every attempt",
+)
+async def own_job_webhooks(job_id: str, caller: WebUser, session: SessionDep) -> list[DeliveryOut]:
+    return await _deliveries(session, job_id, caller.principal.account_id)
+
+
+@account_router.get(
+    "/webhooks/secret", response_model=SigningSecret, summary="Your webhook signing secret"
+)
+async def get_own_signing_secret(
+    caller: WebUser, session: WriteSessionDep, clock: ClockDep
+) -> SigningSecret:
+    """The `whsec_…` secret your webhook receiver verifies signatures with."""
+    return await _signing_secret(session, caller.principal.account_id, clock.now())
+
+
+@account_router.post(
+    "/webhooks/secret/rotate", response_model=SigningSecret, summary="Rotate your signing secret"
+)
+async def rotate_own_secret(
+    caller: WebUser, session: WriteSessionDep, clock: ClockDep, settings: SettingsDep
+) -> SigningSecret:
+    """A new secret at once; until `previous_valid_until` webhooks carry both signatures."""
+    return await _rotate_secret(session, caller.principal.account_id, clock.now(), settings)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from vocalis.accounts import service as accounts
+from vocalis.accounts.deps import WebUser
 from vocalis.kit.deps import ClockDep, SessionDep
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.usage.deps import MeterDep, UsageReader, UsageRecorderDep
@@ -66,3 +67,43 @@ async def get_key_usage(
     return await usage_summary(
         session, days=days, today=clock.now().date(), account_id=principal.account_id, key_id=key_id
     )
+
+
+# --- the same, for a person logged in on the web ----------------------------------------------
+
+account_router = APIRouter(prefix="/account", tags=["web accounts"])
+
+
+@account_router.get("/quota", response_model=QuotaOut, summary="Your account's quota")
+async def get_own_quota(caller: WebUser, meter: MeterDep) -> QuotaOut:
+    figures = await meter.figures(caller.principal)
+    return QuotaOut(**figures.as_dict(), resets_at=figures.resets_at, plan=figures.plan)
+
+
+@account_router.get(
+    "/usage", response_model=UsageSummary, response_model_by_alias=True, summary="Usage totals"
+)
+async def get_own_usage(
+    caller: WebUser,
+    session: SessionDep,
+    clock: ClockDep,
+    recorder: UsageRecorderDep,
+    days: Days = 30,
+) -> dict:
+    await recorder.flush()
+    return await usage_summary(
+        session, days=days, today=clock.now().date(), account_id=caller.principal.account_id
+    )
+
+
+@account_router.get(
+    "/usage/logs", response_model=Page[UsageEventOut], summary="Your requests, newest first"
+)
+async def get_own_usage_logs(
+    caller: WebUser, session: SessionDep, recorder: UsageRecorderDep, page: PageDep
+) -> Page[UsageEventOut]:
+    await recorder.flush()
+    events, total = await usage_log(
+        session, caller.principal.account_id, limit=page.limit, offset=page.offset
+    )
+    return page.page([UsageEventOut.model_validate(event) for event in events], total)
