@@ -385,3 +385,52 @@ async def test_a_new_address_is_confirmed_from_itself_and_the_old_one_is_told(
     await log_in(client, "ada@new.example")
     again = await client.post("/auth/email/confirm", json={"token": token})
     assert again.status_code == 422 and again.json()["code"] == "invalid_token"
+
+
+async def test_known_and_unknown_addresses_cost_the_same_bcrypt_work(
+    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No enumeration by timing: the same answer after the same kind of work, counted at
+    bcrypt's boundary (a third-party library), not timed."""
+    import bcrypt
+
+    await sign_up_and_verify(app, client)
+    # The stand-in hash for unknown addresses is made once per process, on first need.
+    await client.post("/auth/login", json={"email": "warm@example.com", "password": PASSWORD})
+    calls: list[str] = []
+    for name in ("hashpw", "checkpw"):
+        real = getattr(bcrypt, name)
+        monkeypatch.setattr(
+            bcrypt, name, lambda *args, _real=real, _name=name: calls.append(_name) or _real(*args)
+        )
+
+    async def work(method: str, path: str, body: dict[str, str]) -> tuple[Any, list[str]]:
+        calls.clear()
+        response = await client.request(method, path, json=body)
+        return (response.status_code, response.json()), list(calls)
+
+    for path, known, unknown in (
+        ("/auth/login", {"email": EMAIL, "password": "wrong password!"},
+         {"email": "who@example.com", "password": "wrong password!"}),
+        ("/auth/signup", {"email": EMAIL, "password": "fresh long secret"},
+         {"email": "new@example.com", "password": "fresh long secret"}),
+        ("/auth/password/forgot", {"email": EMAIL}, {"email": "who@example.com"}),
+    ):  # fmt: skip
+        assert await work("POST", path, known) == await work("POST", path, unknown), path
+
+
+async def test_a_session_lasts_its_lifetime_after_its_last_use(
+    app: Any, client: httpx.AsyncClient, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    lifetime = app.state.runtime.web.session_lifetime
+    await sign_up_and_verify(app, client)
+    await log_in(client)
+    clock.advance(lifetime - timedelta(hours=1))
+    assert (await client.get("/auth/me")).status_code == 200  # used: pushed forward
+    clock.advance(lifetime - timedelta(hours=1))
+    assert (await client.get("/auth/me")).status_code == 200
+    clock.advance(lifetime + timedelta(minutes=1))
+    expired = await client.get("/auth/me")
+    assert expired.status_code == 401 and expired.json()["code"] == "session_expired"
