@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,25 @@ async def test_the_log_file_keeps_every_mail(
 def test_a_resend_key_sends_through_resend(make_settings: Callable[..., Settings]) -> None:
     assert isinstance(sender_for(make_settings()), LogSender)
     assert isinstance(sender_for(make_settings(resend_api_key="re_x" * 8)), ResendSender)
+
+
+@pytest.mark.parametrize("full_links", [True, False])
+async def test_the_servers_log_masking_spares_development_mail_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, full_links: bool
+) -> None:
+    """`vocalis serve` masks every `token=` in its log; a development mail's links are there
+    to be followed, so they stay whole — in production (no key, by mistake) they are masked."""
+    from types import SimpleNamespace
+
+    from vocalis.kit.redact import RedactingFilter
+
+    link = "http://127.0.0.1:8000/verify?token=abcdefghijklmnopqrstuvwxyz123456"
+    mail = SimpleNamespace(
+        id="mail_1", to_address="ada@example.com", subject="Confirm", text_body=f"Open {link}"
+    )
+    caplog.handler.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO, logger="vocalis.mail"):
+        await LogSender(tmp_path, full_links=full_links).send(mail)
+    logged = caplog.text
+    assert (link in logged) is full_links
+    assert ("token=***" in logged) is not full_links

@@ -45,6 +45,11 @@ def _mask(match: re.Match[str]) -> str:
     return keep + MASK
 
 
+# A record logged with `extra={UNREDACTED: True}` is let through as it is: development mail
+# written to the log, whose links a developer must be able to follow.
+UNREDACTED = "vocalis_unredacted"
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that masks secrets in a record before any handler formats it.
 
@@ -53,6 +58,8 @@ class RedactingFilter(logging.Filter):
     here too, since it quotes whatever the failing code held."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, UNREDACTED, False):
+            return True
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, dict):

@@ -13,7 +13,7 @@ from resend.exceptions import ResendError
 from resend.http_client_httpx import HTTPXClient
 
 from vocalis.config import Settings
-from vocalis.kit.redact import redact
+from vocalis.kit.redact import UNREDACTED, redact
 
 log = logging.getLogger("vocalis.mail")
 
@@ -103,11 +103,12 @@ class LogSender:
     """For running without a Resend key: each mail goes to the `vocalis.mail` log at INFO, with
     its whole text (so the links in it can be clicked in a terminal), and is appended to
     `<directory>/outbox.log`. Those links log in and reset passwords: this is for development,
-    not for production."""
+    not for production, where the log masks them like any other token (`full_links=False`)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, full_links: bool = True) -> None:
         self.directory = directory
         self.path = directory / "outbox.log"
+        self.full_links = full_links
 
     async def send(self, mail: MailMessage) -> str | None:
         log.info(
@@ -116,6 +117,7 @@ class LogSender:
             mail.to_address,
             mail.subject,
             mail.text_body,
+            extra={UNREDACTED: self.full_links},
         )
         entry = (
             f"=== {mail.id}\nTo: {mail.to_address}\nSubject: {mail.subject}\n\n"
@@ -140,4 +142,4 @@ def sender_for(settings: Settings) -> MailSender:
         )
     if settings.env == "production":
         log.warning("VOCALIS_RESEND_API_KEY is not set: mail is written to the log, not sent")
-    return LogSender(settings.storage_path / "mail")
+    return LogSender(settings.storage_path / "mail", full_links=settings.env != "production")
