@@ -192,8 +192,10 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field("Vocalis <no-reply@vocalis.local>", description="sender of all mail")
     mail_retry_schedule: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [0, 10, 60, 300, 1800, 7200, 21600, 86400],
-        description="seconds before each attempt to send a mail, comma-separated",
+        default_factory=lambda: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
+        description="seconds before each attempt to send a mail, comma-separated; the whole "
+        "schedule stays within the day Resend remembers an idempotency key, so a retry after a "
+        "lost answer never sends twice",
     )
 
     @property

@@ -146,3 +146,6 @@ async def test_an_unknown_address_costs_a_real_bcrypt_check_at_the_default_cost(
     assert checked[0] == checked[1]  # made once, kept
     assert checked[0].startswith(b"$2b$12$")
     assert passwords.DEFAULT_COST == 12
+    # With another work factor configured, unknown addresses cost what known ones do.
+    assert await verify_password(GOOD, None, cost=4) is False
+    assert checked[-1].startswith(b"$2b$04$")

@@ -70,18 +70,21 @@ async def hash_password(password: str, cost: int) -> str:
     return digest.decode("ascii")
 
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
+async def verify_password(
+    password: str, password_hash: str | None, *, cost: int = DEFAULT_COST
+) -> bool:
     """Whether `password` matches `password_hash`, checked in a thread.
 
     With no hash (an unknown address, or an account without a password) a dummy hash is checked
     all the same and False returned: a login takes as long whether or not the address exists, so
     timing does not tell which addresses have accounts. An over-long password (which no stored
-    hash can match) or an unreadable stored hash is simply False."""
+    hash can match) or an unreadable stored hash is simply False. `cost` is the work factor of
+    the dummy check: the one real hashes are made with."""
     encoded = _encode(password)
     if len(encoded) > MAX_BYTES:
         return False
     if password_hash is None:
-        await asyncio.to_thread(_check_against_dummy, encoded)
+        await asyncio.to_thread(_check_against_dummy, encoded, cost)
         return False
     return await asyncio.to_thread(_check, encoded, password_hash.encode())
 
@@ -106,20 +109,19 @@ def _check(encoded: bytes, stored: bytes) -> bool:
         return False
 
 
-_dummy_hash: bytes | None = None
+_dummy_hashes: dict[int, bytes] = {}  # by work factor
 _dummy_lock = threading.Lock()
 
 
-def _check_against_dummy(encoded: bytes) -> None:
-    """One bcrypt check like a real one; the dummy hash is made once, on first need (making it
-    at import would cost every process a quarter second it may never need)."""
-    global _dummy_hash
+def _check_against_dummy(encoded: bytes, cost: int) -> None:
+    """One bcrypt check like a real one; the dummy hash is made once per work factor, on first
+    need (making it at import would cost every process a quarter second it may never need)."""
     with _dummy_lock:
-        if _dummy_hash is None:
-            _dummy_hash = bcrypt.hashpw(
-                secrets.token_urlsafe(32).encode(), bcrypt.gensalt(DEFAULT_COST)
+        if cost not in _dummy_hashes:
+            _dummy_hashes[cost] = bcrypt.hashpw(
+                secrets.token_urlsafe(32).encode(), bcrypt.gensalt(cost)
             )
-    _check(encoded, _dummy_hash)
+    _check(encoded, _dummy_hashes[cost])
 
 
 @functools.cache

@@ -167,7 +167,9 @@ async def log_in(
     async with database.session() as session:
         account = await _account_by_email(session, address)
     valid = await passwords.verify_password(
-        password, account.password_hash if account is not None else None
+        password,
+        account.password_hash if account is not None else None,
+        cost=policy.bcrypt_cost,
     )
     async with database.session(write=True) as session:
         if account is None or not valid:
@@ -328,6 +330,14 @@ async def confirm_email_change(
     )
     await _audit(session, "email_changed", account.id, now)
     return account
+
+
+async def confirm_password(database: Database, account_id: str, password: str) -> None:
+    """Ask for the password again before something that cannot be undone."""
+    async with database.session() as session:
+        account = await _account(session, account_id)
+    if not await passwords.verify_password(password, account.password_hash):
+        raise WrongPassword("the password is not right")
 
 
 async def log_out(session: AsyncSession, token: str, *, policy: WebPolicy) -> None:

@@ -65,3 +65,7 @@ class KeyRename(RequestBody):
 class EmailChange(RequestBody):
     new_email: str = Email
     password: str = Password
+
+
+class AccountDeletion(RequestBody):
+    password: str = Password

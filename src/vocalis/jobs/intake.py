@@ -15,12 +15,13 @@ from datetime import timedelta
 from vocalis.accounts.service import Principal
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
-from vocalis.jobs import idempotency, queue, service
+from vocalis.jobs import erasure, idempotency, queue, service
 from vocalis.jobs.models import Job
 from vocalis.jobs.runner import JobRunner
 from vocalis.jobs.schemas import BatchRequest, JobRequest
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.storage.files import AudioStore
 from vocalis.synthesis.service import TextLimits
 from vocalis.usage.meter import Meter
 from vocalis.webhooks.urls import Resolver, check_webhook_url
@@ -123,6 +124,22 @@ class JobIntake:
         if isinstance(body, BatchRequest):
             return await service.admit_batch(self._engine, principal, body, self._limits, meter)
         return await service.admit_speech(self._engine, principal, body, self._limits, meter)
+
+    async def delete_account(self, account_id: str, store: AudioStore) -> None:
+        """Erase an account (see `jobs.erasure`); its audio files go once that is committed."""
+        async with self._database.session(write=True) as session:
+            erased = await erasure.erase_account(
+                session,
+                account_id,
+                now=self._clock.now(),
+                policy=queue.JobPolicy.from_settings(self._settings, self._meter),
+                base_url=self._settings.base_url,
+            )
+        if self._runner is not None:
+            for job_id in erased.canceled_jobs:
+                self._runner.job_canceled(job_id)
+        for path in erased.audio_paths:
+            await store.delete(path)
 
     async def cancel(self, principal: Principal, job_id: str) -> Job:
         async with self._database.session(write=True) as session:

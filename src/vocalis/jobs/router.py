@@ -9,17 +9,20 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vocalis.accounts.deps import WebUser
+from vocalis.accounts import web, websessions
+from vocalis.accounts.deps import KeyResolverDep, WebUser
 from vocalis.accounts.service import Principal
+from vocalis.accounts.web_schemas import AccountDeletion
 from vocalis.config import Settings
 from vocalis.jobs import service
 from vocalis.jobs.deps import AudioStoreDep, JobIntakeDep, JobsCaller
 from vocalis.jobs.intake import JobIntake
 from vocalis.jobs.models import Job
 from vocalis.jobs.schemas import BatchRequest, JobOut, JobRequest
-from vocalis.kit.deps import ClockDep, SessionDep, SettingsDep, WriteSessionDep
+from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.storage.files import AudioStore
+from vocalis.usage.deps import UsageRecorderDep
 from vocalis.webhooks.schemas import DeliveryOut, SigningSecret
 from vocalis.webhooks.signing import rotate_signing_secret, secrets_in_use, signing_secret
 
@@ -36,9 +39,14 @@ def _base_url(request: Request, settings: Settings) -> str:
     return settings.public_url or str(request.base_url)
 
 
-def _job_out(job: Job, request: Request, settings: Settings) -> JobOut:
+def _job_out(
+    job: Job, request: Request, settings: Settings, jobs_path: str = "/v1/tts/jobs"
+) -> JobOut:
     return JobOut.from_job(
-        job, base_url=_base_url(request, settings), retention_hours=settings.job_retention_hours
+        job,
+        base_url=_base_url(request, settings),
+        retention_hours=settings.job_retention_hours,
+        jobs_path=jobs_path,
     )
 
 
@@ -219,6 +227,7 @@ async def rotate_secret(
 # --- the same, for a person logged in on the web ----------------------------------------------
 
 account_router = APIRouter(prefix="/account", tags=["web accounts"])
+ACCOUNT_JOBS = "/account/jobs"  # where a logged-in person downloads a job's audio
 
 
 @account_router.get("/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")
@@ -237,7 +246,7 @@ async def list_own_jobs(
         limit=page.limit,
         offset=page.offset,
     )
-    return page.page([_job_out(job, request, settings) for job in jobs], total)
+    return page.page([_job_out(job, request, settings, ACCOUNT_JOBS) for job in jobs], total)
 
 
 @account_router.get("/jobs/{job_id}", response_model=JobOut, summary="A job's status and result")
@@ -245,7 +254,7 @@ async def get_own_job(
     job_id: str, request: Request, caller: WebUser, session: SessionDep, settings: SettingsDep
 ) -> JobOut:
     job = await service.get_job(session, job_id, caller.principal.account_id)
-    return _job_out(job, request, settings)
+    return _job_out(job, request, settings, ACCOUNT_JOBS)
 
 
 @account_router.post(
@@ -257,7 +266,7 @@ async def get_own_job(
 async def cancel_own_job(
     job_id: str, request: Request, caller: WebUser, settings: SettingsDep, intake: JobIntakeDep
 ) -> JobOut:
-    return _job_out(await intake.cancel(caller.principal, job_id), request, settings)
+    return _job_out(await intake.cancel(caller.principal, job_id), request, settings, ACCOUNT_JOBS)
 
 
 @account_router.get(
@@ -303,3 +312,27 @@ async def rotate_own_secret(
 ) -> SigningSecret:
     """A new secret at once; until `previous_valid_until` webhooks carry both signatures."""
     return await _rotate_secret(session, caller.principal.account_id, clock.now(), settings)
+
+
+@account_router.post(
+    "/delete", status_code=status.HTTP_204_NO_CONTENT, summary="Delete your account, for good"
+)
+async def delete_account(
+    body: AccountDeletion,
+    caller: WebUser,
+    database: DatabaseDep,
+    intake: JobIntakeDep,
+    store: AudioStoreDep,
+    keys: KeyResolverDep,
+    recorder: UsageRecorderDep,
+) -> Response:
+    """With the password: keys stop working at once, sessions end, personal data (email,
+    password, job texts and audio) is erased; usage and billing records stay, anonymised."""
+    account_id = caller.principal.account_id
+    await web.confirm_password(database, account_id, body.password)
+    await recorder.flush()  # the account's last requests' events, so they are anonymised too
+    await intake.delete_account(account_id, store)
+    keys.forget(account_id=account_id)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(websessions.COOKIE_NAME, path="/")
+    return response

@@ -157,7 +157,14 @@ class JobOut(BaseModel):
     purged: bool
 
     @classmethod
-    def from_job(cls, job: Job, *, base_url: str, retention_hours: float) -> JobOut:
+    def from_job(
+        cls,
+        job: Job,
+        *,
+        base_url: str,
+        retention_hours: float,
+        jobs_path: str = "/v1/tts/jobs",  # where the reader downloads: /account/jobs on the web
+    ) -> JobOut:
         available = job.status == "succeeded" and job.purged_at is None
         return cls(
             job_id=job.id,
@@ -174,7 +181,7 @@ class JobOut(BaseModel):
             error=JobError(code=job.error_code, detail=job.error or "") if job.error_code else None,
             metadata=job.client_metadata,
             webhook_url=job.webhook_url,
-            audio_url=f"{base_url.rstrip('/')}/v1/tts/jobs/{job.id}/audio" if available else None,
+            audio_url=f"{base_url.rstrip('/')}{jobs_path}/{job.id}/audio" if available else None,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
