@@ -19,6 +19,7 @@ from vocalis.api import health
 from vocalis.api.errors import install_error_handlers
 from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from vocalis.api.openapi import install_openapi
+from vocalis.billing import router as billing_router
 from vocalis.config import Settings, load_settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import router as jobs_router
@@ -87,6 +88,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(synthesis.router)
+    app.include_router(billing_router.router)
     app.include_router(openai_compatible.router)
     app.include_router(marking.router)
     app.include_router(usage_router.router)
