@@ -434,3 +434,74 @@ async def test_a_session_lasts_its_lifetime_after_its_last_use(
     clock.advance(lifetime + timedelta(minutes=1))
     expired = await client.get("/auth/me")
     assert expired.status_code == 401 and expired.json()["code"] == "session_expired"
+
+
+async def test_logging_in_finds_the_address_as_sign_up_stored_it(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """Sign-up normalizes addresses (case, Unicode forms, punycode); login must too."""
+    typed = "Pc@xn--exmple-cua.com"  # stored as pc@exämple.com
+    signed = await client.post("/auth/signup", json={"email": typed, "password": PASSWORD})
+    assert signed.status_code == 202
+    assert (
+        await client.post("/auth/login", json={"email": typed, "password": PASSWORD})
+    ).status_code == 200
+    bad = await client.post("/auth/login", json={"email": "not an address", "password": PASSWORD})
+    assert bad.status_code == 401 and bad.json()["code"] == "invalid_credentials"
+
+
+async def test_a_stolen_session_cannot_guess_the_password(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """Re-asking the password (change it, change the address, delete) is throttled per account
+    like logins: after 5 wrong answers even the right one waits."""
+    await sign_up_and_verify(app, client)
+    headers = {"X-CSRF-Token": await log_in(client)}
+    for guess in range(5):
+        wrong = await client.post(
+            "/account/password",
+            json={"current_password": f"guess number {guess}", "new_password": "a new passphrase"},
+            headers=headers,
+        )
+        assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_password"
+    for path, body in (
+        ("/account/password", {"current_password": PASSWORD, "new_password": "a new passphrase"}),
+        ("/account/delete", {"password": PASSWORD}),
+    ):
+        refused = await client.post(path, json=body, headers=headers)
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert (await client.get("/auth/me")).status_code == 200  # nothing changed
+
+
+async def test_repeated_requests_do_not_flood_an_inbox(app: Any, client: httpx.AsyncClient) -> None:
+    await sign_up_and_verify(app, client)
+    for _ in range(5):
+        assert (
+            await client.post("/auth/password/forgot", json={"email": EMAIL})
+        ).status_code == 202
+        assert (
+            await client.post("/auth/signup", json={"email": EMAIL, "password": PASSWORD})
+        ).status_code == 202
+    templates = [mail.template for mail in await mails_to(app, EMAIL)]
+    assert templates.count("reset_password") == 1 and templates.count("signup_existing") == 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"scopes": []},
+        {"allowed_voices": []},
+        {"allowed_cidrs": []},
+        {"allowed_voices": ["v" * 101]},
+        {"allowed_cidrs": ["10.0.0.0/8"] * 101},
+    ],
+)
+async def test_a_key_that_could_do_nothing_or_is_unbounded_is_refused(
+    app: Any, client: httpx.AsyncClient, fields: dict[str, Any]
+) -> None:
+    await sign_up_and_verify(app, client)
+    refused = await client.post(
+        "/account/keys", json=fields, headers={"X-CSRF-Token": await log_in(client)}
+    )
+    assert refused.status_code == 422
+    assert (await client.get("/account/keys")).json() == []

@@ -61,9 +61,13 @@ async def test_malformed_json(client: httpx.AsyncClient, auth: dict[str, str]) -
     )
 
 
-async def test_body_that_is_not_json(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+@pytest.mark.parametrize("content_type", ["text/plain", "text/json", "application/jsonx"])
+async def test_body_that_is_not_json(
+    client: httpx.AsyncClient, auth: dict[str, str], content_type: str
+) -> None:
+    """Only what is read as JSON (application/json, or …+json) is; a look-alike is a 415."""
     response = await client.post(
-        "/v1/tts", content=b"text=hello", headers={**auth, "Content-Type": "text/plain"}
+        "/v1/tts", content=b'{"text": "hello"}', headers={**auth, "Content-Type": content_type}
     )
     _assert_error(response, 415, "unsupported_media_type")
 

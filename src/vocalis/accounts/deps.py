@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Protocol
 from urllib.parse import urlsplit
@@ -116,6 +117,7 @@ class WebCaller:
     principal: Principal
     email: str
     email_verified: bool
+    created_at: datetime
     session_id: str
     token: str
 
@@ -169,6 +171,7 @@ async def _web_caller(
         principal=web_principal(account, owner.session_id),
         email=account.email,
         email_verified=account.email_verified_at is not None,
+        created_at=account.created_at,
         session_id=owner.session_id,
         token=token,
     )

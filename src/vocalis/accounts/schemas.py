@@ -88,13 +88,17 @@ class KeyFields(RequestBody):
     """What a new key can be given, by its owner (`POST /account/keys`) or an operator."""
 
     name: str = Field("default", min_length=1, max_length=100)
-    scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
+    scopes: list[Scope] = Field(default_factory=lambda: list(DEFAULT_SCOPES), min_length=1)
     rate_limit_rpm: Annotated[KeyLimit, Field(ge=1)] | None = Field(
         None, description="Requests per minute; server default if omitted"
     )
     monthly_char_cap: KeyLimit | None = None
-    allowed_voices: list[str] | None = None
-    allowed_cidrs: list[str] | None = None
+    allowed_voices: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, min_length=1, max_length=100
+    )
+    allowed_cidrs: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=1, max_length=100
+    )
     expires_at: AwareDatetime | None = Field(
         None, description="With a time zone (e.g. 2027-06-30T00:00:00Z), and in the future"
     )

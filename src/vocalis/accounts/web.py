@@ -34,7 +34,7 @@ from vocalis.accounts.service import (
 from vocalis.accounts.throttle import LoginThrottle
 from vocalis.kit.audit import audit
 from vocalis.kit.db import Database
-from vocalis.kit.errors import Conflict, Forbidden, Unauthorized
+from vocalis.kit.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from vocalis.mail.outbox import enqueue
 
 RESEND_COOLDOWN = timedelta(seconds=60)
@@ -93,8 +93,9 @@ async def sign_up(
     async with database.session(write=True) as session:
         existing = await _account_by_email(session, address)
         if existing is not None:
-            await enqueue(
+            await enqueue(  # one a minute at most: sign-up is not a way to flood an inbox
                 session,
+                dedupe_key=f"signup_existing:{existing.id}:{now:%Y-%m-%dT%H:%M}",
                 to=address,
                 template="signup_existing",
                 context={
@@ -161,7 +162,7 @@ async def log_in(
     """A new session for the right password; the same 401 for a wrong one and for an unknown
     address, after the same bcrypt work. Failures count against the address and the client,
     and leave an audit row as successes do."""
-    address = email.strip().lower()
+    address = _login_address(email)
     subjects = [f"address:{address}"] + ([f"client:{client_ip}"] if client_ip else [])
     await policy.throttle.check(*subjects)
     async with database.session() as session:
@@ -211,6 +212,11 @@ async def forgot_password(
     account = await _account_by_email(session, normalize_email(email))
     if account is None:
         return
+    last = await tokens.last_issued_at(
+        session, account_id=account.id, purpose=tokens.RESET_PASSWORD
+    )
+    if last is not None and now - last < RESEND_COOLDOWN:
+        return  # the link sent a moment ago still works: no flood of mail
     raw = await tokens.issue_token(
         session, account_id=account.id, purpose=tokens.RESET_PASSWORD, now=now, pepper=policy.pepper
     )
@@ -254,10 +260,7 @@ async def change_password(
     keep_session: str | None,
 ) -> None:
     """Change a password knowing the current one; every other session ends."""
-    async with database.session() as session:
-        account = await _account(session, account_id)
-    if not await passwords.verify_password(current, account.password_hash):
-        raise WrongPassword("the current password is not right")
+    account = await confirm_password(database, account_id, current, policy=policy)
     passwords.check_strength(new, email=account.email)
     password_hash = await passwords.hash_password(new, policy.bcrypt_cost)
     async with database.session(write=True) as session:
@@ -280,10 +283,7 @@ async def request_email_change(
     """Mail a confirmation link to the new address (the password proves it is the owner who
     asks). An address that already has an account gets nothing, and the answer is the same."""
     address = normalize_email(new_email)
-    async with database.session() as session:
-        account = await _account(session, account_id)
-    if not await passwords.verify_password(password, account.password_hash):
-        raise WrongPassword("the password is not right")
+    account = await confirm_password(database, account_id, password, policy=policy)
     async with database.session(write=True) as session:
         if address == account.email or await _account_by_email(session, address) is not None:
             return
@@ -332,12 +332,19 @@ async def confirm_email_change(
     return account
 
 
-async def confirm_password(database: Database, account_id: str, password: str) -> None:
-    """Ask for the password again before something that cannot be undone."""
+async def confirm_password(
+    database: Database, account_id: str, password: str, *, policy: WebPolicy
+) -> Account:
+    """Ask for the password again before a change that matters. Wrong answers count against
+    the account as failed logins do, so a stolen session cannot be used to guess it."""
+    subject = f"account:{account_id}"
+    await policy.throttle.check(subject)
     async with database.session() as session:
         account = await _account(session, account_id)
     if not await passwords.verify_password(password, account.password_hash):
+        await policy.throttle.failed(subject)
         raise WrongPassword("the password is not right")
+    return account
 
 
 async def log_out(session: AsyncSession, token: str, *, policy: WebPolicy) -> None:
@@ -439,6 +446,15 @@ async def _mail_verification(
         base_url=policy.base_url,
         now=now,
     )
+
+
+def _login_address(email: str) -> str:
+    """The address as sign-up stored it (normalized); one that cannot be an address is looked
+    up as typed, finds nothing, and gets the same 401 as any wrong login."""
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return email.strip().lower()
 
 
 async def _account_by_email(session: AsyncSession, address: str) -> Account | None:

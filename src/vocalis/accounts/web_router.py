@@ -120,6 +120,7 @@ async def me(caller: WebUser) -> Me:
         email=caller.email,
         email_verified=caller.email_verified,
         plan=caller.principal.plan,
+        created_at=caller.created_at,
     )
 
 

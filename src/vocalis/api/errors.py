@@ -72,7 +72,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if any(error["type"] == "json_invalid" for error in errors):
         return error_response(400, "request body is not valid JSON", "invalid_json")
     content_type = request.headers.get("content-type", "")
-    if request.method in _BODY_METHODS and "json" not in content_type:
+    if request.method in _BODY_METHODS and not _is_json(content_type):
         if any(tuple(error["loc"]) == ("body",) for error in errors):
             detail = "request body must be JSON, sent with 'Content-Type: application/json'"
             return error_response(415, detail, "unsupported_media_type")
@@ -157,3 +157,9 @@ def install_error_handlers(app: FastAPI) -> None:
     for database_error in (DBAPIError, PoolTimeout, *_CONNECT_ERRORS):
         app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(TimeoutError, _timed_out)
+
+
+def _is_json(content_type: str) -> bool:
+    """What FastAPI parses as JSON: application/json, or a media type ending in +json."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")

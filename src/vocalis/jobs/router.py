@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts import web, websessions
-from vocalis.accounts.deps import KeyResolverDep, WebUser
+from vocalis.accounts.deps import KeyResolverDep, WebPolicyDep, WebUser
 from vocalis.accounts.service import Principal
 from vocalis.accounts.web_schemas import AccountDeletion
 from vocalis.config import Settings
@@ -325,11 +325,12 @@ async def delete_account(
     store: AudioStoreDep,
     keys: KeyResolverDep,
     recorder: UsageRecorderDep,
+    policy: WebPolicyDep,
 ) -> Response:
     """With the password: keys stop working at once, sessions end, personal data (email,
     password, job texts and audio) is erased; usage and billing records stay, anonymised."""
     account_id = caller.principal.account_id
-    await web.confirm_password(database, account_id, body.password)
+    await web.confirm_password(database, account_id, body.password, policy=policy)
     await recorder.flush()  # the account's last requests' events, so they are anonymised too
     await intake.delete_account(account_id, store)
     keys.forget(account_id=account_id)
