@@ -206,3 +206,28 @@ def test_a_csrf_token_is_bound_to_its_session() -> None:
     assert not csrf_matches(mine, "", PEPPER)
     assert not csrf_matches(mine, "é" + token[1:], PEPPER)  # odd input: no, not an error
     assert token != hash_api_key(mine, PEPPER)  # the stored session hash is not a CSRF token
+
+
+async def test_the_retention_sweep_deletes_expired_logins_and_keeps_live_ones(
+    database_url: str,
+) -> None:
+    from vocalis.accounts.tokens import VERIFY_EMAIL, issue_token
+    from vocalis.accounts.websessions import purge_expired_logins
+
+    database = Database(database_url)
+    try:
+        account_id = await _account(database)
+        old = await _open(database, account_id, now=T0)
+        live = await _open(database, account_id, now=T0 + LIFETIME)
+        async with database.session(write=True) as session:
+            await issue_token(
+                session, account_id=account_id, purpose=VERIFY_EMAIL, now=T0, pepper=PEPPER
+            )
+        later = T0 + LIFETIME + timedelta(minutes=1)
+        assert await purge_expired_logins(database, None, later) == 1  # the old session
+        assert await _find(database, old, later) is None
+        assert await _find(database, live, later) is not None
+        a_day_on = T0 + timedelta(days=2)  # the 24 h verification token is gone too
+        assert await purge_expired_logins(database, None, a_day_on) == 2
+    finally:
+        await database.dispose()

@@ -19,7 +19,8 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.keys import hash_api_key
-from vocalis.accounts.models import WebSession
+from vocalis.accounts.models import AccountToken, WebSession
+from vocalis.kit.db import Database
 
 COOKIE_NAME = "vocalis_session"
 RENEW_AFTER = timedelta(minutes=1)  # a session's expiry is written at most this often
@@ -144,3 +145,12 @@ async def sweep_expired(session: AsyncSession, *, now: datetime) -> int:
 
 def _count(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount or 0
+
+
+async def purge_expired_logins(database: Database, _store: object, now: datetime) -> int:
+    """The retention sweep's purger (see `storage.retention`): expired sessions and mailed
+    tokens, which open nothing any more, are deleted rather than kept for ever."""
+    async with database.session(write=True) as session:
+        sessions = await sweep_expired(session, now=now)
+        spent = await session.execute(delete(AccountToken).where(AccountToken.expires_at <= now))
+    return sessions + _count(spent)

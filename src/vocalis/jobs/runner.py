@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import timedelta
 
+from vocalis.accounts.websessions import purge_expired_logins
 from vocalis.audio.marking import Marker
 from vocalis.config import Settings
 from vocalis.engine import SpeechEngine
@@ -98,7 +99,10 @@ class JobRunner:
         await self.stop()
 
     async def _retention(self) -> None:
-        purgers = [retention.purger(timedelta(hours=self._settings.job_retention_hours))]
+        purgers = [
+            retention.purger(timedelta(hours=self._settings.job_retention_hours)),
+            purge_expired_logins,
+        ]
         while True:
             await sweep(self._database, self._store, now=self._clock.now(), purgers=purgers)
             await asyncio.sleep(self._settings.cleanup_interval_seconds)

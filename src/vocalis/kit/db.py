@@ -185,24 +185,6 @@ def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-async def upsert_adding(
-    session: AsyncSession,
-    table: Table,
-    rows: list[dict[str, Any]],
-    *,
-    keys: list[str],
-    add: list[str],
-) -> None:
-    """Insert rows; where the `keys` already exist, add the `add` columns onto the stored ones.
-
-    One statement on both SQLite and PostgreSQL (`INSERT … ON CONFLICT DO UPDATE`), so
-    concurrent writers never lose an increment.
-    """
-    if not rows:
-        return
-    await session.execute(upserting_adding(_dialect(session), table, tuple(keys), tuple(add)), rows)
-
-
 @cache  # built once per table and dialect: it runs on every batch of usage
 def upserting_adding(
     dialect: str, table: Table, keys: tuple[str, ...], add: tuple[str, ...]
