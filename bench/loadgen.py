@@ -4,7 +4,7 @@
 server's, and keeps it cheap (no HTTP library, requests prepared as bytes beforehand) because on
 a small machine the client competes with the server for the same cores.
 
-    python bench/loadgen.py SPEC.json   # prints one JSON object on stdout
+    python bench/loadgen.py SPEC.json RESULT.json   # writes one JSON object to RESULT.json
 
 The spec names `host`, `port`, `method`, `path`, `headers`, and either `bodies` (one list of
 request bodies per client: each client sends its own in order, then stops) or `body`, `clients`
@@ -162,7 +162,9 @@ def main() -> None:
     except ImportError:
         run = asyncio.run
     runner = run_fixed if "bodies" in spec else run_timed
-    print(json.dumps(run(runner(spec)).as_dict()))
+    result = run(runner(spec)).as_dict()
+    with open(sys.argv[2], "w") as handle:  # a file, not stdout: a pipe can take a result in pieces
+        json.dump(result, handle)
 
 
 if __name__ == "__main__":

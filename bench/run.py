@@ -247,16 +247,11 @@ def loadgen(server: Server, path: str, **spec: Any) -> dict[str, Any]:
     full = {"host": "127.0.0.1", "port": server.port, "path": path, "headers": server.headers}
     full.setdefault("method", "POST")
     full |= spec
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(full, handle)
-    try:
-        done = subprocess.run(
-            [sys.executable, str(HERE / "loadgen.py"), handle.name],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-    finally:
-        os.unlink(handle.name)
-    return json.loads(done.stdout)
+    with tempfile.TemporaryDirectory() as scratch:
+        spec_path, result_path = Path(scratch, "spec.json"), Path(scratch, "result.json")
+        spec_path.write_text(json.dumps(full))
+        subprocess.run([sys.executable, str(HERE / "loadgen.py"), str(spec_path), str(result_path)], check=True)  # fmt: skip
+        return json.loads(result_path.read_text())
 
 
 def expect(result: dict[str, Any], what: str, cache: str | None = None) -> None:
