@@ -89,6 +89,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(synthesis.router)
     app.include_router(billing_router.router)
+    app.include_router(billing_router.account_router)
+    app.include_router(billing_router.stripe_router)
     app.include_router(openai_compatible.router)
     app.include_router(marking.router)
     app.include_router(usage_router.router)

@@ -36,10 +36,14 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 voices_app = typer.Typer(help="Installed voices.", no_args_is_help=True)
+billing_app = typer.Typer(
+    help="Stripe: products, prices and the usage meter.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(voices_app, name="voices")
+app.add_typer(billing_app, name="billing")
 
 ConfigOption = Annotated[
     Path | None,
@@ -138,7 +142,8 @@ def worker(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run queued jobs, webhook deliveries, mail and retention until stopped (SIGTERM or Ctrl-C).
+    """Run queued jobs, webhook deliveries, mail, Stripe events and retention until stopped
+    (SIGTERM or Ctrl-C).
 
     For VOCALIS_WORKER=external: start as many as you like, on any machines that share the
     database and the storage path. A stopped worker finishes or hands back its jobs; a killed
@@ -163,8 +168,11 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         runtime.alerts.start()
+        work = [runner.run_until(stop), runtime.mail.run_until(stop)]
+        if runtime.billing_worker is not None:
+            work.append(runtime.billing_worker.run_until(stop))
         try:
-            await asyncio.gather(runner.run_until(stop), runtime.mail.run_until(stop))
+            await asyncio.gather(*work)
         finally:
             await runtime.alerts.stop()
     finally:
@@ -286,7 +294,10 @@ def accounts_set_limits(
                 details={name: value for name, value in changes.items() if value is not None},
             )
         allowance = runtime.meter.allowance_of(
-            account.plan, account.char_limit, account.seconds_limit
+            account.plan,
+            account.char_limit,
+            account.seconds_limit,
+            spend_cap_cents=account.spend_cap_cents,
         )
         return (
             f"{account.email}: plan {account.plan}, {allowance.characters} characters and "
@@ -522,6 +533,36 @@ def voices_list(ctx: typer.Context) -> None:
         gender = voice.gender or "-"
         rate = f"{voice.sample_rate} Hz"
         typer.echo(f"{marker} {voice.id}\t{voice.language}\t{gender}\t{rate}\t{voice.backend}")
+
+
+# --- billing ------------------------------------------------------------------------------------
+
+
+@billing_app.command("sync")
+def billing_sync(ctx: typer.Context) -> None:
+    """Create or update in Stripe the Products, Prices and Billing Meter the plans need.
+
+    Safe to run again: what already matches is left alone. Plans are found by their price's
+    lookup key, so the same plans work with a test-mode and a live-mode key.
+    """
+    from vocalis.billing.sync import sync_catalogue
+
+    settings = _settings(ctx)
+    if settings.stripe_secret_key is None:
+        _fail("error: set VOCALIS_STRIPE_SECRET_KEY first", code=1)
+
+    async def work(runtime: Runtime) -> list[str]:
+        assert runtime.stripe is not None
+        return await sync_catalogue(runtime.stripe, runtime.plans)
+
+    import stripe
+
+    try:
+        lines = _run(settings, work)
+    except stripe.StripeError as error:
+        _fail(f"error: Stripe refused: {error.user_message or type(error).__name__}", code=1)
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:

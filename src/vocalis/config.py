@@ -198,6 +198,31 @@ class Settings(BaseSettings):
         "lost answer never sends twice",
     )
 
+    stripe_secret_key: SecretStr | None = Field(
+        None, description="Stripe's secret key (sk_…); unset: billing routes answer 404"
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="the signing secret (whsec_…) of the POST /webhooks/stripe endpoint"
+    )
+    stripe_api_base: str = Field(
+        "https://api.stripe.com",
+        description="where Stripe's API is, meter events included (tests point it elsewhere)",
+    )
+    billing_grace_days: float = Field(
+        7.0,
+        ge=0,
+        description="days a subscription may stay unpaid before the account falls back to Free",
+    )
+    billing_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
+        description="seconds before each attempt to process a Stripe event or report usage to "
+        "Stripe, comma-separated",
+    )
+
+    @property
+    def billing_enabled(self) -> bool:
+        return self.stripe_secret_key is not None
+
     @property
     def base_url(self) -> str:
         """Where users reach this server: links in mail point here."""
@@ -226,7 +251,11 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     @field_validator(
-        "trusted_proxies", "webhook_retry_schedule", "mail_retry_schedule", mode="before"
+        "trusted_proxies",
+        "webhook_retry_schedule",
+        "mail_retry_schedule",
+        "billing_retry_schedule",
+        mode="before",
     )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
@@ -234,7 +263,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("webhook_retry_schedule", "mail_retry_schedule")
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", "resend_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`VOCALIS_STRIPE_SECRET_KEY=` (an env file's blank line) means no key, not a blank one."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_retry_schedule", "mail_retry_schedule", "billing_retry_schedule")
     @classmethod
     def _sane_schedule(cls, value: list[float]) -> list[float]:
         if not value or any(delay < 0 for delay in value):
@@ -247,6 +282,16 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # raises ValueError with the culprit
         return value
+
+    @model_validator(mode="after")
+    def _stripe_whole(self) -> Settings:
+        """Billing needs both halves: the key to call Stripe, the secret to believe its events."""
+        if (self.stripe_secret_key is None) != (self.stripe_webhook_secret is None):
+            raise ValueError(
+                "set VOCALIS_STRIPE_SECRET_KEY and VOCALIS_STRIPE_WEBHOOK_SECRET together "
+                "(or neither, for no billing)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

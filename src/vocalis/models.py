@@ -1,6 +1,7 @@
 """Every table of every domain, gathered on one metadata for Alembic."""
 
 from vocalis.accounts.models import Account, AccountToken, ApiKey, WebSession
+from vocalis.billing.models import BillingEvent, UsageReport
 from vocalis.jobs.models import IdempotencyRecord, Job
 from vocalis.kit.audit import AuditEntry
 from vocalis.kit.db import Base
@@ -13,11 +14,13 @@ __all__ = [
     "AccountToken",
     "ApiKey",
     "AuditEntry",
+    "BillingEvent",
     "Base",
     "IdempotencyRecord",
     "Job",
     "OutboundMail",
     "QuotaReservation",
+    "UsageReport",
     "UsageDaily",
     "UsageEvent",
     "WebSession",

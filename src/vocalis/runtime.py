@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from vocalis.accounts.credentials import KeyResolver
     from vocalis.accounts.web import WebPolicy
     from vocalis.audio.marking import Marker
+    from vocalis.billing.events import StripeInbox
+    from vocalis.billing.service import Billing
+    from vocalis.billing.stripe_api import StripeGateway
+    from vocalis.billing.worker import BillingWorker
     from vocalis.engine import SpeechEngine, VoiceRegistry
     from vocalis.jobs.intake import JobIntake
     from vocalis.jobs.runner import JobRunner
@@ -166,6 +170,67 @@ class Runtime:
         return Catalogue(self.settings.plans, chars_per_second=self.settings.quota_chars_per_second)
 
     @cached_property
+    def stripe(self) -> StripeGateway | None:
+        """Stripe, when VOCALIS_STRIPE_SECRET_KEY is set; else None (no billing)."""
+        from vocalis.billing.stripe_api import StripeGateway
+
+        key = self.settings.stripe_secret_key
+        if key is None:
+            return None
+        return StripeGateway(key.get_secret_value(), self.settings.stripe_api_base)
+
+    @cached_property
+    def billing(self) -> Billing:
+        from vocalis.billing.service import Billing
+
+        return Billing(
+            self.stripe,
+            self.database,
+            self.clock,
+            self.plans,
+            base_url=self.settings.base_url,
+            changed=lambda account_id: self.keys.forget(account_id=account_id),
+        )
+
+    @cached_property
+    def stripe_inbox(self) -> StripeInbox:
+        from vocalis.billing.events import StripeInbox
+
+        secret = self.settings.stripe_webhook_secret
+        worker = self.billing_worker if self.runner is not None else None
+        return StripeInbox(
+            self.database,
+            self.clock,
+            secret.get_secret_value() if secret is not None else None,
+            on_stored=worker.wake if worker is not None else None,
+        )
+
+    @cached_property
+    def billing_worker(self) -> BillingWorker | None:
+        """Applies Stripe's events and ends lapsed plans; runs where the jobs run. None
+        without Stripe."""
+        from vocalis.billing.events import BillingRules
+        from vocalis.billing.worker import BillingWorker
+
+        if self.stripe is None:
+            return None
+        settings = self.settings
+        rules = BillingRules(
+            catalogue=self.plans,
+            free_plan=settings.default_plan,
+            grace=timedelta(days=settings.billing_grace_days),
+            base_url=settings.base_url,
+        )
+        return BillingWorker(
+            self.database,
+            self.clock,
+            self.stripe,
+            rules,
+            settings.billing_retry_schedule,
+            changed=lambda account_id: self.keys.forget(account_id=account_id),
+        )
+
+    @cached_property
     def meter(self) -> Meter:
         return Meter(
             self.database,
@@ -252,6 +317,8 @@ class Runtime:
         from vocalis.accounts.deps import KeyUsage
         from vocalis.accounts.web import WebPolicy
         from vocalis.audio.marking import Marker
+        from vocalis.billing.events import StripeInbox
+        from vocalis.billing.service import Billing
         from vocalis.engine import SpeechEngine
         from vocalis.jobs.intake import JobIntake
         from vocalis.jobs.runner import JobRunner
@@ -277,6 +344,8 @@ class Runtime:
             KeyResolver: self.keys,
             WebPolicy: self.web,
             Catalogue: self.plans,
+            Billing: self.billing,
+            StripeInbox: self.stripe_inbox,
             Resolver: self.resolver,
             JobRunner: self.runner,
             SpeechService: self.speech,
@@ -299,6 +368,8 @@ class Runtime:
             self.runner.start()  # waits for the voices before taking work
             self.mail.start()
             self.alerts.start()
+            if self.billing_worker is not None:
+                self.billing_worker.start()
         try:
             yield self
         finally:
@@ -309,6 +380,8 @@ class Runtime:
             await self.runner.stop()
             await self.mail.stop()
             await self.alerts.stop()
+            if self.billing_worker is not None:
+                await self.billing_worker.stop()
         if self._warming is not None:
             self._warming.cancel()
             with suppress(asyncio.CancelledError):

@@ -27,6 +27,20 @@ CONTEXTS: dict[str, dict[str, str]] = {
         "resets_at": "1 December 2026",
     },
     "account_deleted": {},
+    "subscription_started": {
+        "plan": "Pro",
+        "allowance": "500,000 characters and 33,334 seconds of audio a month",
+        "renews_at": "29 December 2026",
+    },
+    "payment_failed": {
+        "plan": "Pro",
+        "grace_ends_at": "6 December 2026",
+        "link": f"{BASE_URL}/billing",
+    },
+    "plan_downgraded": {
+        "reason": "the subscription has ended.",
+        "link": f"{BASE_URL}/pricing",
+    },
 }
 
 SUBJECTS = {
@@ -38,6 +52,9 @@ SUBJECTS = {
     "password_changed": "Your Vocalis password was changed",
     "quota_alert": "You have used 80% of your characters",
     "account_deleted": "Your Vocalis account was deleted",
+    "subscription_started": "Welcome to Vocalis Pro",
+    "payment_failed": "Your Vocalis payment did not go through",
+    "plan_downgraded": "Your Vocalis account is on the Free plan now",
 }
 
 

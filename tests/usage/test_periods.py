@@ -110,3 +110,19 @@ async def test_charges_that_fit_together_are_counted_in_one_go(database_url: str
         assert outcomes == [(account, key)] * 3
     finally:
         await database.dispose()
+
+
+def test_a_subscription_cuts_the_periods_and_they_roll_on_until_told_otherwise() -> None:
+    start = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    end = datetime(2026, 12, 20, 9, 30, tzinfo=UTC)
+    inside = periods.period_at(datetime(2026, 12, 1, tzinfo=UTC), (start, end))
+    assert (inside.start, inside.end) == (start, end)
+    # Past its end with no word from Stripe yet: the next period of the same length.
+    later = periods.period_at(datetime(2027, 1, 25, tzinfo=UTC), (start, end))
+    length = end - start
+    assert (later.start, later.end) == (end + length, end + 2 * length)
+    assert later.start <= datetime(2027, 1, 25, tzinfo=UTC) < later.end
+    # No subscription, or a time before it began: the calendar month.
+    calendar = periods.period_at(datetime(2026, 11, 5, tzinfo=UTC), (start, end))
+    assert calendar.start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert periods.period_at(datetime(2026, 11, 5, tzinfo=UTC)) == calendar

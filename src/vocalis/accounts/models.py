@@ -27,6 +27,14 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    # The subscription as Stripe last had it (billing keeps these; `plan` is what applies now).
+    subscription_status: Mapped[str | None] = mapped_column(String(24))
+    subscribed_plan: Mapped[str | None] = mapped_column(String(32))
+    billing_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    billing_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payment_overdue_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    plan_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    spend_cap_cents: Mapped[int | None] = mapped_column(BigInteger)  # pay-as-you-go's own cap
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     char_limit: Mapped[int | None] = mapped_column(BigInteger)  # None: the plan's
     seconds_limit: Mapped[int | None] = mapped_column(BigInteger)

@@ -38,6 +38,13 @@ class AccountOut(BaseModel):
     period_start: datetime | None
     period_end: datetime | None
     created_at: datetime
+    stripe_customer_id: str | None = None
+    stripe_subscription_id: str | None = None
+    subscription_status: str | None = Field(None, description="Stripe's: active, past_due, …")
+    subscribed_plan: str | None = Field(None, description="The plan of the Stripe subscription")
+    payment_overdue_since: datetime | None = None
+    plan_ends_at: datetime | None = Field(None, description="A cancelled plan applies until then")
+    spend_cap_cents: int | None = None
 
 
 class AccountCreate(RequestBody):

@@ -48,6 +48,8 @@ class Principal:
     seconds_limit: int | None = None
     key_char_cap: int | None = None  # the key's own monthly character cap
     expires_at: datetime | None = None
+    spend_cap_cents: int | None = None  # pay-as-you-go's own cap
+    billing_period: tuple[datetime, datetime] | None = None  # a subscription's, if any
 
     def may_use_voice(self, voice_id: str) -> bool:
         return self.allowed_voices is None or voice_id in self.allowed_voices
@@ -340,6 +342,9 @@ async def find_principal(session: AsyncSession, digest: str) -> KeyStanding:
                 Account.plan,
                 Account.char_limit,
                 Account.seconds_limit,
+                Account.spend_cap_cents,
+                Account.billing_period_start,
+                Account.billing_period_end,
             )
             .join(Account, Account.id == ApiKey.account_id)
             .where(ApiKey.key_hash == digest)
@@ -364,8 +369,16 @@ async def find_principal(session: AsyncSession, digest: str) -> KeyStanding:
         seconds_limit=row.seconds_limit,
         key_char_cap=row.monthly_char_cap,
         expires_at=row.expires_at,
+        spend_cap_cents=row.spend_cap_cents,
+        billing_period=billing_period(row.billing_period_start, row.billing_period_end),
     )
     return KeyStanding(principal, row.revoked_at is not None, row.status == "active")
+
+
+def billing_period(
+    start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime] | None:
+    return (start, end) if start is not None and end is not None else None
 
 
 def check_principal(standing: KeyStanding, now: datetime) -> Principal:

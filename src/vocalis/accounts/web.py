@@ -26,6 +26,7 @@ from vocalis.accounts.service import (
     KeyOptions,
     Principal,
     Scope,
+    billing_period,
     create_api_key,
     get_api_key,
     normalize_email,
@@ -404,6 +405,8 @@ def web_principal(account: Account, session_id: str) -> Principal:
         plan=account.plan,
         char_limit=account.char_limit,
         seconds_limit=account.seconds_limit,
+        spend_cap_cents=account.spend_cap_cents,
+        billing_period=billing_period(account.billing_period_start, account.billing_period_end),
     )
 
 

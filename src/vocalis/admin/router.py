@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +19,13 @@ from vocalis.accounts.schemas import (
     KeyCreated,
     KeyOut,
 )
-from vocalis.accounts.service import AccountLimits, Principal
+from vocalis.accounts.service import AccountLimits, Principal, billing_period
 from vocalis.admin import service
 from vocalis.admin.deps import Admin
-from vocalis.admin.schemas import AuditOut, PlatformStats
+from vocalis.admin.schemas import AuditOut, BillingEventOut, PlatformStats
 from vocalis.admin.service import Actor
 from vocalis.billing.deps import PlansDep
+from vocalis.billing.events import list_events
 from vocalis.jobs.schemas import QueueStats
 from vocalis.jobs.service import queue_stats
 from vocalis.kit.audit import audit_trail
@@ -45,12 +46,15 @@ def _actor(request: Request, admin: Principal) -> Actor:
 
 async def _account_out(session: AsyncSession, meter: Meter, account: Account) -> AccountOut:
     """The account with its allowance (plan and overrides) and this period's use."""
+    anchor = billing_period(account.billing_period_start, account.billing_period_end)
     figures = await meter.read_account_in(
         session,
         account_id=account.id,
         plan=account.plan,
         char_limit=account.char_limit,
         seconds_limit=account.seconds_limit,
+        spend_cap_cents=account.spend_cap_cents,
+        billing_period=anchor,
     )
     allowance = figures.as_dict()
     return AccountOut(
@@ -64,9 +68,16 @@ async def _account_out(session: AsyncSession, meter: Meter, account: Account) ->
         seconds_limit_override=account.seconds_limit,
         chars_used=figures.chars_used,
         audio_ms_used=figures.audio_ms_used,
-        period_start=meter.current_period().start,
+        period_start=meter.period_for(anchor).start,
         period_end=figures.resets_at,
         created_at=account.created_at,
+        stripe_customer_id=account.stripe_customer_id,
+        stripe_subscription_id=account.stripe_subscription_id,
+        subscription_status=account.subscription_status,
+        subscribed_plan=account.subscribed_plan,
+        payment_overdue_since=account.payment_overdue_since,
+        plan_ends_at=account.plan_ends_at,
+        spend_cap_cents=account.spend_cap_cents,
     )
 
 
@@ -247,3 +258,24 @@ async def audit_log(
     )
     data = [AuditOut.model_validate(row) for row in rows]
     return page.page(data, total)
+
+
+@router.get(
+    "/billing/events",
+    response_model=Page[BillingEventOut],
+    summary="Stripe events received, newest first, with what processing them did",
+)
+async def billing_events(
+    _admin: Admin,
+    session: SessionDep,
+    page: PageDep,
+    state: Annotated[
+        Literal["pending", "processed", "failed"] | None,
+        Query(alias="status", description="Only events in this state"),
+    ] = None,
+    account_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> Page[BillingEventOut]:
+    rows, total = await list_events(
+        session, limit=page.limit, offset=page.offset, status=state, account_id=account_id
+    )
+    return page.page([BillingEventOut.model_validate(row) for row in rows], total)

@@ -39,3 +39,20 @@ class AuditOut(BaseModel):
     target_id: str
     details: dict[str, Any]
     client_ip: str | None
+
+
+class BillingEventOut(BaseModel):
+    """A Stripe event as received and processed (its payload stays in the database)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    type: str
+    stripe_created_at: datetime
+    received_at: datetime
+    status: str = Field(description="pending, processed or failed (retries used up)")
+    attempts: int
+    processed_at: datetime | None
+    account_id: str | None
+    outcome: str | None = Field(description="What processing it did, in words")
+    last_error: str | None

@@ -55,6 +55,7 @@ RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 }
 
+BILLING_DISABLED = "Billing is not enabled on this server: no Stripe key (`billing_disabled`)"
 # Errors that only one route can answer: (method, path) → {status: description}.
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/tts"): {500: "Synthesis failed (`synthesis_failed`); nothing is charged"},
@@ -79,6 +80,21 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/auth/password/reset"): {403: "Another site's Origin (`csrf_failed`)"},
     ("POST", "/auth/email/confirm"): {409: "The address now has another account (`email_taken`)"},
     ("POST", "/admin/api/keys"): {404: "No such account (`account_not_found`)"},
+    ("POST", "/billing/checkout"): {
+        404: BILLING_DISABLED,
+        502: "Stripe could not be reached (`stripe_unavailable`); nothing changed",
+        503: "The plan's price is not in Stripe yet (`plan_not_in_stripe`: run `vocalis billing "
+        "sync`)",
+    },
+    ("POST", "/billing/portal"): {
+        404: f"{BILLING_DISABLED}, or no billing history yet (`no_billing_account`)",
+        502: "Stripe could not be reached (`stripe_unavailable`)",
+    },
+    ("POST", "/webhooks/stripe"): {
+        400: "Bad or missing Stripe-Signature, a timestamp over 5 minutes old "
+        "(`invalid_signature`), or not an event (`invalid_payload`); nothing is stored",
+        404: BILLING_DISABLED,
+    },
 }
 
 

@@ -1,4 +1,4 @@
-"""What routes that read plans depend on."""
+"""What billing's routes depend on."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from vocalis.billing.events import StripeInbox
 from vocalis.billing.plans import Catalogue
+from vocalis.billing.service import Billing
 from vocalis.kit.deps import provided
 
 PlansDep = Annotated[Catalogue, Depends(provided(Catalogue))]
+BillingDep = Annotated[Billing, Depends(provided(Billing))]
+StripeInboxDep = Annotated[StripeInbox, Depends(provided(StripeInbox))]

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vocalis.kit.errors import InvalidInput
 from vocalis.usage.periods import UNLIMITED, Allowance
 
+METERED_UNIT = 1_000_000  # a metered plan's price is per million characters
+
 
 class PlanConfig(BaseModel):
     """One plan as written in the settings (`VOCALIS_PLANS`, JSON, merged over the defaults)."""
@@ -102,6 +104,10 @@ class Catalogue:
             )
         return plan
 
+    def by_lookup_key(self, lookup_key: str) -> Plan | None:
+        """The plan whose Stripe price has `lookup_key`."""
+        return next((plan for plan in self._plans.values() if plan.lookup_key == lookup_key), None)
+
     def seconds_for(self, plan: Plan) -> int | None:
         if plan.audio_seconds is not None:
             return plan.audio_seconds
@@ -110,16 +116,35 @@ class Catalogue:
         return math.ceil(plan.characters / self.chars_per_second)
 
     def allowance(
-        self, plan_id: str, *, characters: int | None = None, seconds: int | None = None
+        self,
+        plan_id: str,
+        *,
+        characters: int | None = None,
+        seconds: int | None = None,
+        spend_cap_cents: int | None = None,
     ) -> Allowance:
-        """The plan's monthly allowance, with an account's own overrides where it has them.
-        A plan no longer configured allows nothing beyond the overrides."""
+        """The plan's monthly allowance, with an account's own overrides where it has them, and
+        a metered plan's spend cap as a character limit. A plan no longer configured allows
+        nothing beyond the overrides."""
         plan = self._plans.get(plan_id)
         plan_chars = plan.characters if plan is not None else 0
         plan_seconds = self.seconds_for(plan) if plan is not None else 0
         chars = characters if characters is not None else plan_chars
         secs = seconds if seconds is not None else plan_seconds
+        capped = self.cap_characters(plan_id, spend_cap_cents)
+        if capped is not None:
+            chars = capped if chars is None else min(chars, capped)
         return Allowance(
             UNLIMITED if chars is None else chars,
             UNLIMITED if secs is None else secs * 1000,
         )
+
+    def cap_characters(self, plan_id: str, spend_cap_cents: int | None) -> int | None:
+        """How many characters a metered plan's spend cap pays for (whole characters, in
+        integers: 300 cents a million and a 150-cent cap → 500,000)."""
+        plan = self._plans.get(plan_id)
+        if spend_cap_cents is None or plan is None or not plan.metered:
+            return None
+        if plan.price_cents == 0:
+            return None
+        return spend_cap_cents * METERED_UNIT // plan.price_cents

@@ -137,6 +137,36 @@ TEMPLATES: dict[str, MailTemplate] = {
             Link("See your usage", "base_url"),
         ),
     ),
+    "subscription_started": MailTemplate(
+        "Welcome to $product $plan",
+        (
+            "Thank you: your payment went through and your $product account is now on $plan.",
+            "Your monthly allowance is $allowance; it renews on $renews_at.",
+            Link("Open your dashboard", "base_url"),
+        ),
+    ),
+    "payment_failed": MailTemplate(
+        "Your $product payment did not go through",
+        (
+            "We could not take the payment for your $product $plan subscription.",
+            (
+                "Please update your payment method. If the subscription stays unpaid, your "
+                "account moves to the Free plan's limits on $grace_ends_at; your keys keep working."
+            ),
+            Link("Update your payment method", "link"),
+        ),
+    ),
+    "plan_downgraded": MailTemplate(
+        "Your $product account is on the Free plan now",
+        (
+            "Your $product account has moved to the Free plan: $reason",
+            (
+                "Your keys keep working within the Free plan's limits. You can subscribe again "
+                "at any time."
+            ),
+            Link("See the plans", "link"),
+        ),
+    ),
     "account_deleted": MailTemplate(
         "Your $product account was deleted",
         (

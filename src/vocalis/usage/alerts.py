@@ -56,7 +56,6 @@ class QuotaAlerts:
 
     async def run_once(self) -> int:
         """Queue the alerts due now; returns how many mails were queued."""
-        period = self._meter.current_period()
         now = self._clock.now()
         queued = 0
         async with self._database.session(write=True) as session:
@@ -67,16 +66,23 @@ class QuotaAlerts:
                     Account.plan,
                     Account.char_limit,
                     Account.seconds_limit,
+                    Account.spend_cap_cents,
+                    UsagePeriod.period_start,
+                    UsagePeriod.period_end,
                     UsagePeriod.chars_used,
                     UsagePeriod.audio_ms_used,
                 )
                 .join(UsagePeriod, UsagePeriod.account_id == Account.id)
                 .where(UsagePeriod.key_id == WHOLE_ACCOUNT)
-                .where(UsagePeriod.period_start == period.start)
+                # The period holding `now`, however the account's periods are cut.
+                .where(UsagePeriod.period_start <= now)
+                .where(UsagePeriod.period_end > now)
                 .where(or_(UsagePeriod.chars_used > 0, UsagePeriod.audio_ms_used > 0))
             )
             for row in rows.all():
-                allowance = self._meter.allowance_of(row.plan, row.char_limit, row.seconds_limit)
+                allowance = self._meter.allowance_of(
+                    row.plan, row.char_limit, row.seconds_limit, spend_cap_cents=row.spend_cap_cents
+                )
                 for crossed in _crossed(
                     row.id,
                     row.email,
@@ -84,7 +90,7 @@ class QuotaAlerts:
                     {"characters": allowance.characters, "audio seconds": allowance.audio_ms},
                 ):
                     key = (
-                        f"quota:{crossed.account_id}:{period.start:%Y-%m-%d}:"
+                        f"quota:{crossed.account_id}:{row.period_start:%Y-%m-%d}:"
                         f"{crossed.allowance}:{crossed.percent}"
                     )
                     queued += await enqueue(
@@ -96,7 +102,7 @@ class QuotaAlerts:
                             "allowance": crossed.allowance,
                             "used": crossed.used,
                             "limit": crossed.limit,
-                            "resets_at": f"{period.end:%Y-%m-%d %H:%M} UTC",
+                            "resets_at": f"{row.period_end:%Y-%m-%d %H:%M} UTC",
                         },
                         base_url=self._base_url,
                         now=now,

@@ -146,13 +146,29 @@ class Meter:
         self._live: set[str] = set()  # reservations of requests still running here
 
     def allowance(self, principal: Principal) -> Allowance:
-        return self.allowance_of(principal.plan, principal.char_limit, principal.seconds_limit)
+        return self.allowance_of(
+            principal.plan,
+            principal.char_limit,
+            principal.seconds_limit,
+            spend_cap_cents=principal.spend_cap_cents,
+        )
 
     def allowance_of(
-        self, plan: str, char_limit: int | None, seconds_limit: int | None
+        self,
+        plan: str,
+        char_limit: int | None,
+        seconds_limit: int | None,
+        *,
+        spend_cap_cents: int | None = None,
     ) -> Allowance:
         """A plan's allowance, with an account's own limits where it has them."""
-        return self._plans.allowance(plan, characters=char_limit, seconds=seconds_limit)
+        return self._plans.allowance(
+            plan, characters=char_limit, seconds=seconds_limit, spend_cap_cents=spend_cap_cents
+        )
+
+    def period_of(self, principal: Principal) -> periods.Period:
+        """The caller's current period: its subscription's, or the calendar month."""
+        return self.period_for(principal.billing_period)
 
     # --- requests: each operation its own short transaction ---------------------------------
 
@@ -212,7 +228,11 @@ class Meter:
             allowance = self.allowance(principal)
             return _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
         # Serving: counted in the recorder's next batch, with other requests' charges.
-        now, period, allowance = self._clock.now(), self.current_period(), self.allowance(principal)
+        now, period, allowance = (
+            self._clock.now(),
+            self.period_of(principal),
+            self.allowance(principal),
+        )
         charge = periods.Charge(
             principal.account_id,
             principal.key_id,
@@ -310,6 +330,8 @@ class Meter:
             seconds_limit=principal.seconds_limit,
             key_id=principal.key_id,
             key_cap=principal.key_char_cap,
+            spend_cap_cents=principal.spend_cap_cents,
+            billing_period=principal.billing_period,
         )
 
     async def read_account_in(
@@ -322,20 +344,26 @@ class Meter:
         seconds_limit: int | None,
         key_id: str | None = None,
         key_cap: int | None = None,
+        spend_cap_cents: int | None = None,
+        billing_period: tuple[datetime, datetime] | None = None,
     ) -> QuotaFigures:
-        period = self.current_period()
+        period = self.period_for(billing_period)
         account, key = await periods.read(
             session, account_id=account_id, key_id=key_id, period=period
         )
-        allowance = self.allowance_of(plan, char_limit, seconds_limit)
+        allowance = self.allowance_of(
+            plan, char_limit, seconds_limit, spend_cap_cents=spend_cap_cents
+        )
         return _figures(plan, allowance, period, account, key, key_cap)
 
-    def current_period(self) -> periods.Period:
-        return periods.period_at(self._clock.now())
+    def period_for(self, billing_period: tuple[datetime, datetime] | None = None) -> periods.Period:
+        """The current period of an account whose subscription has `billing_period` (None:
+        the calendar month)."""
+        return periods.period_at(self._clock.now(), billing_period)
 
     async def key_characters(self, session: AsyncSession, key_ids: list[str]) -> dict[str, int]:
-        """Characters each key used (or holds reserved) in the current period."""
-        return await periods.key_characters(session, key_ids, self.current_period())
+        """Characters each key used or holds reserved in its account's current period."""
+        return await periods.key_characters(session, key_ids, self._clock.now())
 
     async def _take(
         self,
@@ -351,7 +379,7 @@ class Meter:
         transaction it was part of cannot go on anyway. No savepoint: two fewer round trips on
         every request that fits."""
         now = self._clock.now()
-        period = self.current_period()
+        period = self.period_of(principal)
         try:
             counters = await periods.take(
                 session,

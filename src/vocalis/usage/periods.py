@@ -59,8 +59,18 @@ class Period:
     end: datetime
 
 
-def period_at(now: datetime) -> Period:
-    return Period(*calendar_month(now))
+def period_at(now: datetime, anchor: tuple[datetime, datetime] | None = None) -> Period:
+    """The period `now` falls in: the calendar month, or — for an account whose subscription
+    sets its periods — the subscription's, rolled forward by its own length if Stripe has not
+    told of the next one yet."""
+    if anchor is None or now < anchor[0]:
+        return Period(*calendar_month(now))
+    start, end = anchor
+    length = end - start
+    if now >= end and length.total_seconds() > 0:
+        skipped = (now - end) // length + 1
+        start, end = start + skipped * length, end + skipped * length
+    return Period(start, end)
 
 
 @dataclass(frozen=True)
@@ -394,13 +404,16 @@ async def read(
 
 
 async def key_characters(
-    session: AsyncSession, key_ids: list[str], period: Period
+    session: AsyncSession, key_ids: list[str], now: datetime
 ) -> dict[str, int]:
+    """Each key's characters in the period that holds `now` (whichever way its account's
+    periods are cut: each row knows its own end)."""
     if not key_ids:
         return {}
     rows = await session.execute(
         select(PERIODS.c.key_id, PERIODS.c.chars_used + PERIODS.c.chars_reserved)
         .where(PERIODS.c.key_id.in_(key_ids))
-        .where(PERIODS.c.period_start == period.start)
+        .where(PERIODS.c.period_start <= now)
+        .where(PERIODS.c.period_end > now)
     )
     return {key_id: characters for key_id, characters in rows}
