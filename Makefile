@@ -4,15 +4,50 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast bench install install-dev clean
+# The dashboard: built into the package (src/vocalis/web/dist) when missing or older than its
+# sources. Without npm the API still runs; / then shows the API docs.
+WEB_BUILD := src/vocalis/web/dist/index.html
+WEB_MODULES := frontend/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
+HAVE_NPM := $(shell command -v npm 2>/dev/null)
 
-run: $(VENV)/.installed
+.PHONY: run test test-fast test-frontend dashboard dev-frontend api-client bench install install-dev clean
+
+run: $(VENV)/.installed dashboard
 	$(BIN)/vocalis db upgrade
 	$(BIN)/vocalis dev-key
 	$(BIN)/vocalis serve
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev test-frontend dashboard
 	$(BIN)/python -m pytest
+
+ifdef HAVE_NPM
+dashboard: $(WEB_BUILD)
+test-frontend: $(WEB_MODULES)
+	cd frontend && npm run typecheck && npm test && npm run check:api
+else
+dashboard:
+	@echo "npm not found: the dashboard is not built (install Node.js 20+ for it); the API works without it"
+test-frontend:
+	@echo "npm not found: the dashboard's own tests are skipped (install Node.js 20+ for them)"
+endif
+
+$(WEB_MODULES): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILD): $(WEB_MODULES) $(WEB_SOURCES)
+	cd frontend && npm run build
+
+# The Vite dev server on :5173, handing API calls to `make run` on :8000.
+dev-frontend: $(WEB_MODULES)
+	cd frontend && npm run dev
+
+# After changing the API: the schema the dashboard's client is typed from, and the client.
+api-client: $(VENV)/.installed $(WEB_MODULES)
+	env -i PATH="$$PATH" HOME="$$HOME" $(BIN)/vocalis openapi -o frontend/src/api/openapi.json
+	cd frontend && npm run gen:api
 
 # Unit tests and the SQLite API tests, while working; `make test` runs everything.
 test-fast: $(VENV)/.installed-dev

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"kit"},  # with config.py, the one Settings: plumbing every layer reads
     {"engine"},
     {"audio"},
-    {"storage", "webhooks", "mail"},
+    {"storage", "webhooks", "mail", "web"},  # web: serving the built dashboard
     {"accounts"},
     {"usage"},
     {"billing"},  # plans, payment: reads usage; the meter gets its plans injected

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from vocalis import __version__
@@ -31,6 +30,7 @@ from vocalis.synthesis import verify as marking
 from vocalis.usage import router as usage_router
 from vocalis.usage.deps import rate_limited
 from vocalis.usage.middleware import UsageMiddleware
+from vocalis.web.dashboard import built_dashboard, install_dashboard
 from vocalis.webhooks.urls import Resolver
 
 log = logging.getLogger("vocalis")
@@ -88,8 +88,10 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(synthesis.router)
+    app.include_router(synthesis.account_router)
     app.include_router(billing_router.router)
     app.include_router(billing_router.account_router)
+    app.include_router(billing_router.state_router)
     app.include_router(billing_router.stripe_router)
     app.include_router(openai_compatible.router)
     app.include_router(marking.router)
@@ -107,8 +109,6 @@ def create_app(
     app.state.runtime = runtime
     app.state.provided = runtime.provided()
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    # Last: the dashboard's client-side routes answer whatever the API does not.
+    install_dashboard(app, built_dashboard(settings.web_dist))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -533,6 +534,24 @@ def voices_list(ctx: typer.Context) -> None:
         gender = voice.gender or "-"
         rate = f"{voice.sample_rate} Hz"
         typer.echo(f"{marker} {voice.id}\t{voice.language}\t{gender}\t{rate}\t{voice.backend}")
+
+
+@app.command("openapi")
+def openapi_schema(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the OpenAPI schema, as /openapi.json serves it (the dashboard's client is made
+    from it)."""
+    from vocalis.app import create_app
+
+    schema = json.dumps(create_app(_settings(ctx)).openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(schema, nl=False)
+    else:
+        output.write_text(schema)
 
 
 # --- billing ------------------------------------------------------------------------------------

@@ -198,6 +198,11 @@ class Settings(BaseSettings):
         "lost answer never sends twice",
     )
 
+    web_dist: Path | None = Field(
+        None,
+        description="the built dashboard to serve at / (default: the one inside the package, "
+        "which `make run` builds)",
+    )
     stripe_secret_key: SecretStr | None = Field(
         None, description="Stripe's secret key (sk_…); unset: billing routes answer 404"
     )

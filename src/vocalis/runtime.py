@@ -189,6 +189,7 @@ class Runtime:
             self.clock,
             self.plans,
             base_url=self.settings.base_url,
+            grace=timedelta(days=self.settings.billing_grace_days),
             changed=lambda account_id: self.keys.forget(account_id=account_id),
         )
 

@@ -51,7 +51,7 @@ async def test_checkout_for_pro_ties_the_session_to_the_account(
     assert again.status_code == 200
     assert len(stripe_api.customers) == 1
     assert stripe_api.checkout_sessions[1]["customer"] == customer["id"]
-    assert (await web.get("/billing")).json()["portal_available"] is True
+    assert (await web.get("/account/billing")).json()["portal_available"] is True
 
 
 async def test_metered_checkout_has_no_quantity(
@@ -141,7 +141,7 @@ async def test_without_stripe_billing_routes_say_so(app: Any, client: httpx.Asyn
         answer = await client.post(path, json={"plan": "pro"})
         assert answer.status_code == 404, path
         assert answer.json()["code"] == "billing_disabled"
-    state = await client.get("/billing")
+    state = await client.get("/account/billing")
     assert state.status_code == 200
     assert state.json()["enabled"] is False and state.json()["plan"] == "free"
     event = await client.post(

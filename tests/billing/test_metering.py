@@ -128,4 +128,4 @@ async def test_the_spend_cap_is_a_quota_limit(
 async def test_a_spend_cap_needs_the_metered_plan(billing_app: Any, web: httpx.AsyncClient) -> None:
     answer = await web.put("/billing/spend-cap", json={"spend_cap_cents": 500})
     assert answer.status_code == 422 and answer.json()["code"] == "not_metered"
-    assert (await web.get("/billing")).json()["spend_cap_cents"] is None
+    assert (await web.get("/account/billing")).json()["spend_cap_cents"] is None

@@ -118,6 +118,11 @@ async def test_a_subscription_from_checkout_to_cancellation(
     await process(billing_app)
     account = await account_row(billing_app)
     assert (account.plan, account.subscription_status) == ("pro", "past_due")
+    shown = (await web.get("/account/billing")).json()
+    assert shown["grace_ends_at"] is not None and account.payment_overdue_since is not None
+    assert datetime.fromisoformat(
+        shown["grace_ends_at"]
+    ) == account.payment_overdue_since + timedelta(days=3)
     [failure] = [m for m in await mails_to(billing_app, EMAIL) if m.template == "payment_failed"]
     assert account.payment_overdue_since is not None
     assert f"{account.payment_overdue_since + timedelta(days=3):%d %B %Y}" in failure.text_body
@@ -142,7 +147,7 @@ async def test_a_subscription_from_checkout_to_cancellation(
     await process(billing_app)
     account = await account_row(billing_app)
     assert (account.plan, account.subscription_status) == ("free", "canceled")
-    state = (await web.get("/billing")).json()
+    state = (await web.get("/account/billing")).json()
     assert state["plan"] == "free" and state["subscription_status"] == "canceled"
 
     # The operator sees the account's billing and every event with what it did.

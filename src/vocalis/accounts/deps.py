@@ -180,6 +180,24 @@ async def _web_caller(
 WebUser = Annotated[WebCaller, Depends(_web_caller)]
 
 
+async def _maybe_web_caller(
+    request: Request,
+    database: DatabaseDep,
+    policy: WebPolicyDep,
+    clock: ClockDep,
+    _cookie_doc: SessionCookieDoc,
+) -> WebCaller | None:
+    """The logged-in person, or None for a visitor (for pages that ask who is there, which a
+    logged-out visit answers without an error)."""
+    try:
+        return await _web_caller(request, database, policy, clock, _cookie_doc)
+    except Unauthorized:
+        return None
+
+
+MaybeWebUser = Annotated[WebCaller | None, Depends(_maybe_web_caller)]
+
+
 def _origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"

@@ -7,7 +7,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from vocalis.accounts import web, websessions
-from vocalis.accounts.deps import KeyResolverDep, KeyUsageDep, WebPolicyDep, WebUser, check_origin
+from vocalis.accounts.deps import (
+    KeyResolverDep,
+    KeyUsageDep,
+    MaybeWebUser,
+    WebCaller,
+    WebPolicyDep,
+    WebUser,
+    check_origin,
+)
 from vocalis.accounts.models import Account
 from vocalis.accounts.schemas import KeyCreated, KeyFields, KeyOut
 from vocalis.accounts.service import list_api_keys
@@ -22,6 +30,7 @@ from vocalis.accounts.web_schemas import (
     Me,
     PasswordChange,
     PasswordReset,
+    SessionState,
     TokenOnly,
 )
 from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, WriteSessionDep
@@ -115,6 +124,20 @@ async def log_out(
 
 @auth.get("/me", response_model=Me, summary="The logged-in account")
 async def me(caller: WebUser) -> Me:
+    return _caller_me(caller)
+
+
+@auth.get("/session", response_model=SessionState, summary="Who is logged in, if anyone")
+async def current_session(caller: MaybeWebUser, policy: WebPolicyDep) -> SessionState:
+    """What a page asks first: the account and its CSRF token, or nulls for a visitor (200
+    either way: being logged out is not an error here)."""
+    if caller is None:
+        return SessionState(account=None, csrf_token=None)
+    token = websessions.csrf_token(caller.token, policy.pepper)
+    return SessionState(account=_caller_me(caller), csrf_token=token)
+
+
+def _caller_me(caller: WebCaller) -> Me:
     return Me(
         id=caller.principal.account_id,
         email=caller.email,
@@ -244,12 +267,18 @@ async def create_key(
 
 @account.patch("/keys/{key_id}", response_model=KeyOut, summary="Rename an API key")
 async def rename_key(
-    key_id: str, body: KeyRename, caller: WebUser, session: WriteSessionDep, clock: ClockDep
+    key_id: str,
+    body: KeyRename,
+    caller: WebUser,
+    session: WriteSessionDep,
+    clock: ClockDep,
+    usage: KeyUsageDep,
 ) -> KeyOut:
     key = await web.rename_own_key(
         session, caller.principal.account_id, key_id, body.name, now=clock.now()
     )
-    return KeyOut.from_key(key, clock.now())
+    used = await usage.key_characters(session, [key.id])
+    return KeyOut.from_key(key, clock.now(), used.get(key.id, 0))
 
 
 @account.delete(

@@ -54,6 +54,11 @@ class Me(BaseModel):
     created_at: datetime | None = None
 
 
+class SessionState(BaseModel):
+    account: Me | None = Field(description="Who is logged in; null for a visitor")
+    csrf_token: str | None = Field(description="For X-CSRF-Token; null for a visitor")
+
+
 class LoggedIn(Me):
     csrf_token: str = Field(description="The same as GET /auth/csrf answers")
 

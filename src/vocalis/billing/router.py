@@ -21,6 +21,8 @@ from vocalis.billing.service import BillingState
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 account_router = APIRouter(prefix="/billing", tags=["billing"])
+# The state lives with the account's other pages' data: /billing itself is the dashboard's page.
+state_router = APIRouter(prefix="/account", tags=["billing"])
 stripe_router = APIRouter(prefix="/webhooks", tags=["billing"])
 
 
@@ -43,7 +45,7 @@ async def list_plans(plans: PlansDep, response: Response) -> PlanList:
     )
 
 
-@account_router.get("", response_model=BillingOut, summary="Your plan and subscription")
+@state_router.get("/billing", response_model=BillingOut, summary="Your plan and subscription")
 async def get_billing(caller: WebUser, billing: BillingDep, plans: PlansDep) -> BillingOut:
     return _billing_out(await billing.state(caller.principal.account_id), billing.enabled, plans)
 
@@ -106,5 +108,6 @@ def _billing_out(state: BillingState, enabled: bool, plans: Catalogue) -> Billin
         plan_ends_at=state.plan_ends_at,
         spend_cap_cents=state.spend_cap_cents,
         spend_cap_characters=plans.cap_characters(state.plan, state.spend_cap_cents),
+        grace_ends_at=state.grace_ends_at,
         portal_available=enabled and state.has_customer,
     )

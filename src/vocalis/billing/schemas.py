@@ -53,6 +53,9 @@ class BillingOut(BaseModel):
         description="Unpaid since; the account falls back to Free when the grace period ends"
     )
     plan_ends_at: datetime | None = Field(description="A cancelled plan applies until then")
+    grace_ends_at: datetime | None = Field(
+        description="For an unpaid subscription: when the account falls back to Free"
+    )
     spend_cap_cents: int | None
     spend_cap_characters: int | None = Field(description="The spend cap, in characters")
     portal_available: bool = Field(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
@@ -57,6 +57,7 @@ class BillingState:
     plan_ends_at: datetime | None
     spend_cap_cents: int | None
     has_customer: bool
+    grace_ends_at: datetime | None
 
 
 class Billing:
@@ -68,11 +69,13 @@ class Billing:
         catalogue: Catalogue,
         *,
         base_url: str,
+        grace: timedelta = timedelta(days=7),
         changed: Callable[[str], None] | None = None,
     ) -> None:
         """`changed(account_id)`: an account's limits just changed (this process's key cache
         forgets it)."""
         self._changed = changed or (lambda account_id: None)
+        self._grace = grace
         self._gateway = gateway
         self._database = database
         self._clock = clock
@@ -103,6 +106,11 @@ class Billing:
                 plan_ends_at=account.plan_ends_at,
                 spend_cap_cents=account.spend_cap_cents,
                 has_customer=account.stripe_customer_id is not None,
+                grace_ends_at=(
+                    account.payment_overdue_since + self._grace
+                    if account.payment_overdue_since is not None
+                    else None
+                ),
             )
 
     async def checkout(self, account_id: str, plan_id: str) -> Redirect:

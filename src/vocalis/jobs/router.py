@@ -20,11 +20,15 @@ from vocalis.jobs.intake import JobIntake
 from vocalis.jobs.models import Job
 from vocalis.jobs.schemas import BatchRequest, JobOut, JobRequest
 from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
+from vocalis.kit.ids import new_id
 from vocalis.kit.pagination import Page, PageDep
 from vocalis.storage.files import AudioStore
-from vocalis.usage.deps import UsageRecorderDep
-from vocalis.webhooks.schemas import DeliveryOut, SigningSecret
+from vocalis.usage.deps import LimiterDep, UsageRecorderDep
+from vocalis.webhooks.deps import ResolverDep
+from vocalis.webhooks.dispatcher import post_signed, webhook_client
+from vocalis.webhooks.schemas import DeliveryOut, SigningSecret, WebhookTestIn, WebhookTestOut
 from vocalis.webhooks.signing import rotate_signing_secret, secrets_in_use, signing_secret
+from vocalis.webhooks.urls import check_webhook_url
 
 router = APIRouter(tags=["jobs"])
 
@@ -228,6 +232,7 @@ async def rotate_secret(
 
 account_router = APIRouter(prefix="/account", tags=["web accounts"])
 ACCOUNT_JOBS = "/account/jobs"  # where a logged-in person downloads a job's audio
+TESTS_PER_MINUTE = 10  # test webhooks an account may send a minute
 
 
 @account_router.get("/jobs", response_model=Page[JobOut], summary="Your jobs, newest first")
@@ -312,6 +317,58 @@ async def rotate_own_secret(
 ) -> SigningSecret:
     """A new secret at once; until `previous_valid_until` webhooks carry both signatures."""
     return await _rotate_secret(session, caller.principal.account_id, clock.now(), settings)
+
+
+@account_router.post(
+    "/webhooks/test",
+    response_model=WebhookTestOut,
+    summary="Send a signed test event to a URL, now",
+)
+async def send_test_webhook(
+    body: WebhookTestIn,
+    caller: WebUser,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    resolver: ResolverDep,
+    limiter: LimiterDep,
+) -> WebhookTestOut:
+    """A `webhook.test` event, signed like every webhook, sent once (no retries) so you can check
+    your receiver and its signature check; the answer says how it went. Ten a minute at most."""
+    limit = await limiter.hit(f"webhook-test:{caller.principal.account_id}", TESTS_PER_MINUTE)
+    if limit is not None and not limit.allowed:
+        raise limit.refusal()
+    await check_webhook_url(body.url, resolver, allow_private=settings.webhook_allow_private)
+    now = clock.now()
+    async with database.session(write=True) as session:
+        keys = secrets_in_use(await signing_secret(session, caller.principal.account_id, now), now)
+    event_id = new_id("msg")
+    payload = {
+        "type": "webhook.test",
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": {"account_id": caller.principal.account_id, "message": "Hello from Vocalis"},
+    }
+    async with webhook_client(settings.webhook_timeout_seconds) as client:
+        outcome = await post_signed(
+            client,
+            resolver,
+            url=body.url,
+            message_id=event_id,
+            payload=payload,
+            keys=keys,
+            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhook_timeout_seconds,
+        )
+    error = outcome.error
+    if error is None and not outcome.delivered:
+        error = f"the receiver answered {outcome.status_code}"
+    return WebhookTestOut(
+        delivered=outcome.delivered,
+        status_code=outcome.status_code,
+        error=error,
+        duration_ms=outcome.duration_ms,
+        event_id=event_id,
+    )
 
 
 @account_router.post(

@@ -11,15 +11,18 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from vocalis.accounts.service import Principal
 from vocalis.audio.formats import AudioFormat
 from vocalis.engine import PreparedText
 from vocalis.kit.disconnect import unless_disconnected
 from vocalis.synthesis import service
-from vocalis.synthesis.deps import EngineDep, SpeechCaller, SpeechServiceDep
+from vocalis.synthesis.deps import EngineDep, SessionSpeaker, SpeechCaller, SpeechServiceDep
 from vocalis.synthesis.schemas import SpeechRequest, VoiceList, VoiceOut
 from vocalis.synthesis.service import Admitted, SpeechService
 
 router = APIRouter(prefix="/v1", tags=["speech"])
+# The same speech for a logged-in person (the dashboard's playground): no key in the browser.
+account_router = APIRouter(prefix="/account", tags=["account"])
 
 AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -95,6 +98,29 @@ async def text_to_speech(
     principal: SpeechCaller,
     speech: SpeechServiceDep,
 ) -> Response:
+    return await speak_file(body, request, principal, speech)
+
+
+@account_router.post(
+    "/tts",
+    response_class=Response,
+    responses=AUDIO_RESPONSES,
+    summary="Synthesize speech as the logged-in person (the playground)",
+)
+async def text_to_speech_for_session(
+    body: SpeechRequest,
+    request: Request,
+    principal: SessionSpeaker,
+    speech: SpeechServiceDep,
+) -> Response:
+    """`POST /v1/tts` with the session cookie (and X-CSRF-Token) instead of a key, charged to
+    the account like any other request."""
+    return await speak_file(body, request, principal, speech)
+
+
+async def speak_file(
+    body: SpeechRequest, request: Request, principal: Principal, speech: SpeechService
+) -> Response:
     started = time.perf_counter()
     admitted = await speech.admit(
         principal, body.text, body.voice,
@@ -154,6 +180,27 @@ async def text_to_speech_stream(
 ) -> StreamingResponse:
     """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
     sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
+    return await speak_stream(body, request, principal, speech)
+
+
+@account_router.post(
+    "/tts/stream",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    summary="Stream speech as the logged-in person (the playground)",
+)
+async def text_to_speech_stream_for_session(
+    body: SpeechRequest,
+    request: Request,
+    principal: SessionSpeaker,
+    speech: SpeechServiceDep,
+) -> StreamingResponse:
+    return await speak_stream(body, request, principal, speech)
+
+
+async def speak_stream(
+    body: SpeechRequest, request: Request, principal: Principal, speech: SpeechService
+) -> StreamingResponse:
     admitted = await speech.admit(
         principal, body.text, body.voice,
         speed=body.speed, audio_format=body.format, sample_rate=body.sample_rate,

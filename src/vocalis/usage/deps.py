@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vocalis.accounts.deps import ApiKeyDoc, BearerDoc, KeyResolverDep, authorize
+from vocalis.accounts.deps import ApiKeyDoc, BearerDoc, KeyResolverDep, WebUser, authorize
 from vocalis.accounts.service import Principal, Scope
 from vocalis.kit.deps import provided
+from vocalis.kit.errors import Forbidden
 from vocalis.usage.meter import Meter
 from vocalis.usage.ratelimit import RateLimiter
 from vocalis.usage.recorder import UsageRecorder
@@ -47,3 +48,23 @@ def rate_limited(scope: Scope) -> Callable[..., Awaitable[Principal]]:
 
 
 UsageReader = Annotated[Principal, Depends(rate_limited(Scope.USAGE_READ))]
+
+
+async def _session_speaker(request: Request, caller: WebUser, limiter: LimiterDep) -> Principal:
+    """The logged-in person, as the caller of a synthesis (the playground): a verified address,
+    and the default per-minute limit, counted per login."""
+    if not caller.email_verified:
+        raise Forbidden(
+            "confirm your email address first (the link is in your inbox)",
+            code="email_not_verified",
+        )
+    request.state.principal = caller.principal  # usage-accounted from here on
+    limit = await limiter.hit(caller.principal.key_id, None)
+    if limit is not None:
+        request.state.response_headers.update(limit.headers())
+        if not limit.allowed:
+            raise limit.refusal()
+    return caller.principal
+
+
+SessionSpeaker = Annotated[Principal, Depends(_session_speaker)]

@@ -110,12 +110,7 @@ class WebhookDispatcher:
     @property
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:  # made on first use: most processes never send a webhook
-            self._http = httpx.AsyncClient(
-                follow_redirects=False,
-                timeout=httpx.Timeout(self._timeout),
-                headers={"User-Agent": f"Vocalis-Webhooks/{__version__}"},
-                trust_env=False,
-            )
+            self._http = webhook_client(self._timeout)
         return self._http
 
     def wake(self) -> None:
@@ -228,42 +223,16 @@ class WebhookDispatcher:
         await self._record(delivery, outcome)
 
     async def _send(self, delivery: WebhookDelivery, keys: list[str]) -> Outcome:
-        """One attempt under one deadline for all of it (resolving, connecting, sending, reading
-        the answer): a receiver that drips bytes must not hold a delivery for minutes."""
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._timeout):
-                outcome = await self._attempt(delivery, keys)
-        except (TimeoutError, httpx.TimeoutException):
-            outcome = Outcome(None, f"no answer within {self._timeout:g} s")
-        return replace(outcome, duration_ms=round((time.perf_counter() - started) * 1000))
-
-    async def _attempt(self, delivery: WebhookDelivery, keys: list[str]) -> Outcome:
-        try:  # the address may have changed since submission: check it again
-            target = await check_webhook_url(
-                delivery.url, self._resolver, allow_private=self._allow_private
-            )
-        except UnsafeWebhookUrl as refused:
-            return Outcome(None, refused.detail)
-        body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
-        timestamp = datetime.now(UTC)  # the receiver's clock, not a simulated one
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": delivery.id,
-            "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": sign(keys, delivery.id, timestamp, body),
-        }
-        try:
-            response = await _post_pinned(self._client, target, body.encode(), headers)
-        except httpx.TimeoutException:
-            raise  # the deadline's business
-        except httpx.HTTPError as exc:
-            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
-        error = None
-        if 300 <= response.status_code < 400:
-            error = "redirects are not followed"
-        retry_after = _retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-        return Outcome(response.status_code, error, retry_after)
+        return await post_signed(
+            self._client,
+            self._resolver,
+            url=delivery.url,
+            message_id=delivery.id,
+            payload=delivery.payload,
+            keys=keys,
+            allow_private=self._allow_private,
+            timeout=self._timeout,
+        )
 
     async def _record(self, delivery: WebhookDelivery, outcome: Outcome) -> None:
         now = self._clock.now()
@@ -373,6 +342,74 @@ async def _abandon_others(session: AsyncSession, delivery: WebhookDelivery, now:
             last_error="receiver answered 410",
         )
     )
+
+
+def webhook_client(timeout: float) -> httpx.AsyncClient:
+    """What deliveries are sent with: no redirects followed, no proxy from the environment."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(timeout),
+        headers={"User-Agent": f"Vocalis-Webhooks/{__version__}"},
+        trust_env=False,
+    )
+
+
+async def post_signed(
+    client: httpx.AsyncClient,
+    resolver: Resolver,
+    *,
+    url: str,
+    message_id: str,
+    payload: dict[str, Any],
+    keys: list[str],
+    allow_private: bool,
+    timeout: float,
+) -> Outcome:
+    """One signed attempt under one deadline for all of it (resolving, connecting, sending,
+    reading the answer): a receiver that drips bytes must not hold a delivery for minutes."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            outcome = await _attempt(
+                client, resolver, url, message_id, payload, keys, allow_private
+            )
+    except (TimeoutError, httpx.TimeoutException):
+        outcome = Outcome(None, f"no answer within {timeout:g} s")
+    return replace(outcome, duration_ms=round((time.perf_counter() - started) * 1000))
+
+
+async def _attempt(
+    client: httpx.AsyncClient,
+    resolver: Resolver,
+    url: str,
+    message_id: str,
+    payload: dict[str, Any],
+    keys: list[str],
+    allow_private: bool,
+) -> Outcome:
+    try:  # the address may have changed since submission: check it again
+        target = await check_webhook_url(url, resolver, allow_private=allow_private)
+    except UnsafeWebhookUrl as refused:
+        return Outcome(None, refused.detail)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    timestamp = datetime.now(UTC)  # the receiver's clock, not a simulated one
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": sign(keys, message_id, timestamp, body),
+    }
+    try:
+        response = await _post_pinned(client, target, body.encode(), headers)
+    except httpx.TimeoutException:
+        raise  # the deadline's business
+    except httpx.HTTPError as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
+    error = None
+    if 300 <= response.status_code < 400:
+        error = "redirects are not followed"
+    retry_after = _retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+    return Outcome(response.status_code, error, retry_after)
 
 
 async def _post_pinned(

@@ -51,3 +51,15 @@ class DeliveryOut(BaseModel):
             next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
             created_at=delivery.created_at,
         )
+
+
+class WebhookTestIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2048, description="Where to send the test event")
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool = Field(description="The receiver answered 2xx")
+    status_code: int | None = Field(description="Its answer's status; null if none came")
+    error: str | None = Field(description="Why it was not delivered, if it was not")
+    duration_ms: int
+    event_id: str = Field(description="The test event's webhook-id")
