@@ -254,3 +254,29 @@ def test_an_operator_sets_a_password_that_logs_in_on_the_web(env: dict[str, str]
     password_hash, actions = asyncio.run(stored())
     assert password_hash is not None and password_hash.startswith("$2b$04$")
     assert actions[-1] == "account.set_password"
+
+
+def test_an_account_becomes_an_operator_and_back(env: dict[str, str]) -> None:
+    _ok(["db", "upgrade"], env)
+    _ok(["accounts", "create", "--email", "ops@example.com"], env)
+    made, _ = _ok(["accounts", "set-admin", "--email", "ops@example.com"], env)
+    assert made.strip() == "ops@example.com: operator"
+    undone, _ = _ok(["accounts", "set-admin", "--email", "ops@example.com", "--remove"], env)
+    assert undone.strip() == "ops@example.com: no longer an operator"
+    unknown = runner.invoke(
+        app, ["accounts", "set-admin", "--email", "nobody@example.com"], env=env
+    )
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
+
+    async def stored() -> tuple[bool, list[str]]:
+        database = Database(env["VOCALIS_DATABASE_URL"])
+        async with database.session() as session:
+            account = await session.scalar(select(Account))
+            actions = list(await session.scalars(select(AuditEntry.action)))
+        await database.dispose()
+        assert account is not None
+        return account.is_admin, actions
+
+    is_admin, actions = asyncio.run(stored())
+    assert is_admin is False
+    assert actions[-2:] == ["account.operator_granted", "account.operator_revoked"]

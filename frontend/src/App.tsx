@@ -1,6 +1,8 @@
 import { lazy, Suspense } from "react";
-import { Route, Routes } from "react-router-dom";
+import { Link, Outlet, Route, Routes } from "react-router-dom";
 import { AppLayout, FullPageLoading, PublicLayout } from "./components/Layout";
+import { EmptyState } from "./components/ui";
+import { useSession } from "./lib/session";
 import { Landing } from "./pages/Landing";
 import { LogIn } from "./pages/LogIn";
 import { NotFound } from "./pages/NotFound";
@@ -19,6 +21,26 @@ const Quickstart = lazy(() => import("./pages/Quickstart").then((module) => ({ d
 const ResetPassword = lazy(() => import("./pages/ResetPassword").then((module) => ({ default: module.ResetPassword })));
 const Verify = lazy(() => import("./pages/Verify").then((module) => ({ default: module.Verify })));
 const Webhooks = lazy(() => import("./pages/Webhooks").then((module) => ({ default: module.Webhooks })));
+const AdminOverview = lazy(() => import("./pages/admin/AdminOverview").then((module) => ({ default: module.AdminOverview })));
+const AdminAccounts = lazy(() => import("./pages/admin/AdminAccounts").then((module) => ({ default: module.AdminAccounts })));
+const AdminAudit = lazy(() => import("./pages/admin/AdminAudit").then((module) => ({ default: module.AdminAudit })));
+const AdminBilling = lazy(() => import("./pages/admin/AdminBilling").then((module) => ({ default: module.AdminBilling })));
+
+/** The operator pages, for operators only: anyone else gets a plain answer (and no admin code). */
+export function OperatorOnly() {
+  const me = useSession().data;
+  if (!me?.is_admin) {
+    return (
+      <EmptyState
+        title="This page is for operators"
+        action={<Link className="button button-primary" to="/overview">Back to your overview</Link>}
+      >
+        <p>Your account cannot manage this server. Ask an operator if you need something changed.</p>
+      </EmptyState>
+    );
+  }
+  return <Outlet />;
+}
 
 export function App() {
   return (
@@ -42,6 +64,12 @@ export function App() {
         <Route path="webhooks" element={<Webhooks />} />
         <Route path="billing" element={<Billing />} />
         <Route path="quickstart" element={<Quickstart />} />
+        <Route path="admin" element={<OperatorOnly />}>
+          <Route index element={<AdminOverview />} />
+          <Route path="accounts" element={<AdminAccounts />} />
+          <Route path="audit" element={<AdminAudit />} />
+          <Route path="billing" element={<AdminBilling />} />
+        </Route>
       </Route>
       <Route element={<PublicLayout />}>
         <Route path="*" element={<NotFound />} />

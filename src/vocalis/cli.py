@@ -308,6 +308,29 @@ def accounts_set_limits(
     typer.echo(_run(settings, work))
 
 
+@accounts_app.command("set-admin")
+def accounts_set_admin(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option("--email", help="The account.")],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the operator's rights away instead.")
+    ] = False,
+) -> None:
+    """Make an account an operator's: its web login may then use the admin API and the
+    dashboard's admin pages (give it a password with `set-password` if it has none)."""
+    settings = _settings(ctx)
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.database.session(write=True) as session:
+            account = await accounts.get_account_by_email(session, email)
+            await admin.set_operator(
+                session, CLI_ACTOR, account.id, not remove, now=runtime.clock.now()
+            )
+        return f"{email}: {'no longer an operator' if remove else 'operator'}"
+
+    typer.echo(_run(settings, work))
+
+
 @accounts_app.command("set-password")
 def accounts_set_password(
     ctx: typer.Context,

@@ -56,6 +56,14 @@ class Served:
     url: str
     database: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "vocalis", *args],
+            env=self.env, input=stdin, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +99,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     else:
         process.kill()
         raise RuntimeError("vocalis serve did not become ready")
-    yield Served(url, database, process)
+    yield Served(url, database, process, env)
     process.terminate()
     process.wait(30)
 
@@ -200,6 +208,7 @@ def test_a_new_person_signs_up_and_hears_speech(page, served: Served, watched: W
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(page.get_by_test_id("mail-in-log")).to_be_visible()  # no mail service here: the log
     shot(page, "signup-done")
 
     link = mailed_link(served.database, EMAIL, "/verify")
@@ -265,4 +274,47 @@ def test_a_new_person_signs_up_and_hears_speech(page, served: Served, watched: W
     go("/overview")
     page.wait_for_url("**/login?next=*")
 
+    assert watched.problems == []
+
+
+def test_an_operator_finds_and_suspends_an_account(page, served: Served, watched: Watch) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    def go(path: str) -> None:
+        page.goto(served.url + path)
+
+    operator, customer = "ops@example.com", "customer@example.com"
+    for email in (operator, customer):
+        served.cli("accounts", "create", "--email", email)
+    served.cli("accounts", "set-password", "--email", operator, stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    served.cli("accounts", "set-admin", "--email", operator)
+    customer_key = served.cli("keys", "create", "--account", customer).strip().splitlines()[-1]
+    assert speak_with(served, customer_key).status_code == 200
+
+    go("/login")
+    page.get_by_label("Email").fill(operator)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/overview")
+    page.get_by_role("link", name="Admin overview").click()
+    page.wait_for_url("**/admin")
+    shot(page, "admin-overview")
+
+    go("/admin/accounts")
+    page.get_by_label("Search by email").fill("customer")
+    expect(page.get_by_test_id("account-row")).to_have_count(1)  # the search has applied
+    row = page.get_by_test_id("account-row").filter(has_text=customer)
+    shot(page, "admin-accounts")
+    row.get_by_role("button", name="Edit").click()
+    page.get_by_role("button", name="Suspend", exact=True).click()
+    page.get_by_role("button", name="Suspend account").click()
+    expect(page.get_by_test_id("account-row").filter(has_text=customer)).to_contain_text(
+        "suspended"
+    )
+    refused = speak_with(served, customer_key)
+    assert refused.status_code == 401 and refused.json()["code"] == "account_suspended"
+
+    go("/admin/audit")
+    expect(page.get_by_text("account.update").first).to_be_visible()
+    shot(page, "admin-audit")
     assert watched.problems == []

@@ -104,7 +104,8 @@ async def test_the_session_says_who_is_there_without_an_error(
     app: Any, client: httpx.AsyncClient
 ) -> None:
     visitor = await client.get("/auth/session")
-    assert visitor.status_code == 200 and visitor.json() == {"account": None, "csrf_token": None}
+    assert visitor.status_code == 200
+    assert visitor.json() == {"account": None, "csrf_token": None, "mail_delivery": "log"}
     await sign_up_and_verify(app, client)
     csrf = await log_in(client)
     state = (await client.get("/auth/session")).json()

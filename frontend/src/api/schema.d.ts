@@ -647,7 +647,7 @@ export interface paths {
         /**
          * Who is logged in, if anyone
          * @description What a page asks first: the account and its CSRF token, or nulls for a visitor (200
-         *     either way: being logged out is not an error here).
+         *     either way: being logged out is not an error here); and whether mail really goes out.
          */
         get: operations["current_session_auth_session_get"];
         put?: never;
@@ -1923,6 +1923,12 @@ export interface components {
             email_verified: boolean;
             /** Id */
             id: string;
+            /**
+             * Is Admin
+             * @description An operator: may use the admin API and pages
+             * @default false
+             */
+            is_admin: boolean;
             /** Plan */
             plan: string;
         };
@@ -1936,6 +1942,12 @@ export interface components {
             email_verified: boolean;
             /** Id */
             id: string;
+            /**
+             * Is Admin
+             * @description An operator: may use the admin API and pages
+             * @default false
+             */
+            is_admin: boolean;
             /** Plan */
             plan: string;
         };
@@ -2207,6 +2219,12 @@ export interface components {
              * @description For X-CSRF-Token; null for a visitor
              */
             csrf_token: string | null;
+            /**
+             * Mail Delivery
+             * @description log: this server has no mail service, so mailed links are in its log
+             * @enum {string}
+             */
+            mail_delivery: "email" | "log";
         };
         /** SigningSecret */
         SigningSecret: {
@@ -4125,7 +4143,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4207,7 +4225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4305,7 +4323,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4398,7 +4416,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4500,7 +4518,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4577,7 +4595,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +4670,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4734,7 +4752,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4832,7 +4850,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4915,7 +4933,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4993,7 +5011,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5056,7 +5074,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed` */
+            /** @description The key may not do this: `insufficient_scope`, `voice_not_allowed`, `ip_not_allowed`; with the session: `insufficient_scope`, `csrf_failed` */
             403: {
                 headers: {
                     [name: string]: unknown;

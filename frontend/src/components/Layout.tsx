@@ -15,6 +15,13 @@ const APP_LINKS = [
   { to: "/quickstart", label: "Docs" },
 ];
 
+const ADMIN_LINKS = [
+  { to: "/admin", label: "Admin overview", end: true },
+  { to: "/admin/accounts", label: "Accounts", end: false },
+  { to: "/admin/audit", label: "Audit log", end: false },
+  { to: "/admin/billing", label: "Billing events", end: false },
+];
+
 function Logo() {
   return (
     <Link to="/" className="logo" aria-label="Vocalis home">
@@ -89,6 +96,20 @@ export function AppLayout() {
           {APP_LINKS.map((link) => (
             <NavLink key={link.to} to={link.to}>{link.label}</NavLink>
           ))}
+          {me.is_admin ? (
+            <div role="group" aria-labelledby="admin-nav-heading" style={{ display: "flex", flexDirection: "column", gap: 2 }}>
+              <p
+                id="admin-nav-heading"
+                className="muted small"
+                style={{ margin: "14px 10px 4px", fontWeight: 600, textTransform: "uppercase", letterSpacing: "0.04em" }}
+              >
+                Admin
+              </p>
+              {ADMIN_LINKS.map((link) => (
+                <NavLink key={link.to} to={link.to} end={link.end}>{link.label}</NavLink>
+              ))}
+            </div>
+          ) : null}
         </nav>
         <div className="sidebar-foot">
           <p className="account-email" title={me.email}>{me.email}</p>

@@ -7,7 +7,7 @@ import { Link, Navigate } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Button, Field } from "../components/ui";
-import { useSession } from "../lib/session";
+import { useMailDelivery, useSession } from "../lib/session";
 import "./SignUp.css";
 
 /** The server's rules (accounts/passwords.py): characters as a person counts them, bytes as
@@ -220,6 +220,7 @@ function CheckInbox({
     mutationFn: () => unwrap(api.POST("/auth/verify/resend", { body: { email } })),
     onSuccess: onSent,
   });
+  const toLog = useMailDelivery() === "log";
   return (
     <AuthCard
       title="Check your inbox"
@@ -239,9 +240,17 @@ function CheckInbox({
         Open the link in that mail to confirm your address and finish setting up your account. It
         works for 24 hours.
       </p>
-      <p className="muted small">
-        Nothing after a few minutes? Look in your spam folder, or have the link sent again.
-      </p>
+      {toLog ? (
+        <div className="notice notice-info" role="note" data-testid="mail-in-log">
+          This server has no mail service configured, so the mail was written to its log instead:
+          look in the terminal running Vocalis (or <code>data/storage/mail/outbox.log</code>) for
+          the line with <code>/verify?token=</code>, and open that link.
+        </div>
+      ) : (
+        <p className="muted small">
+          Nothing after a few minutes? Look in your spam folder, or have the link sent again.
+        </p>
+      )}
       {resend.isError ? <ErrorNotice error={resend.error} /> : null}
       {resend.isSuccess ? (
         <p className="auth-sent" role="status">A new link is on its way. Only the newest link works.</p>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vocalis.kit.db import Base, UTCDateTime
@@ -25,6 +25,8 @@ class Account(Base):
     password_hash: Mapped[str | None] = mapped_column(String(100))
     plan: Mapped[str] = mapped_column(String(32), default="free")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # An operator: their web login may use the admin API and the dashboard's admin pages.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
     # The subscription as Stripe last had it (billing keeps these; `plan` is what applies now).

@@ -400,7 +400,10 @@ def web_principal(account: Account, session_id: str) -> Principal:
     return Principal(
         account_id=account.id,
         key_id=session_id,
-        scopes=frozenset(scope.value for scope in DEFAULT_SCOPES),
+        scopes=frozenset(
+            [scope.value for scope in DEFAULT_SCOPES]
+            + ([Scope.ADMIN.value] if account.is_admin else [])
+        ),
         last_used_at=None,
         plan=account.plan,
         char_limit=account.char_limit,

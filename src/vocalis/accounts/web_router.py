@@ -18,7 +18,7 @@ from vocalis.accounts.deps import (
 )
 from vocalis.accounts.models import Account
 from vocalis.accounts.schemas import KeyCreated, KeyFields, KeyOut
-from vocalis.accounts.service import list_api_keys
+from vocalis.accounts.service import Scope, list_api_keys
 from vocalis.accounts.web_schemas import (
     Accepted,
     Credentials,
@@ -33,7 +33,7 @@ from vocalis.accounts.web_schemas import (
     SessionState,
     TokenOnly,
 )
-from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, WriteSessionDep
+from vocalis.kit.deps import ClockDep, DatabaseDep, SessionDep, SettingsDep, WriteSessionDep
 
 auth = APIRouter(prefix="/auth", tags=["web accounts"])
 account = APIRouter(prefix="/account", tags=["web accounts"])
@@ -128,13 +128,16 @@ async def me(caller: WebUser) -> Me:
 
 
 @auth.get("/session", response_model=SessionState, summary="Who is logged in, if anyone")
-async def current_session(caller: MaybeWebUser, policy: WebPolicyDep) -> SessionState:
+async def current_session(
+    caller: MaybeWebUser, policy: WebPolicyDep, settings: SettingsDep
+) -> SessionState:
     """What a page asks first: the account and its CSRF token, or nulls for a visitor (200
-    either way: being logged out is not an error here)."""
+    either way: being logged out is not an error here); and whether mail really goes out."""
+    delivery = "email" if settings.resend_api_key is not None else "log"
     if caller is None:
-        return SessionState(account=None, csrf_token=None)
+        return SessionState(account=None, csrf_token=None, mail_delivery=delivery)
     token = websessions.csrf_token(caller.token, policy.pepper)
-    return SessionState(account=_caller_me(caller), csrf_token=token)
+    return SessionState(account=_caller_me(caller), csrf_token=token, mail_delivery=delivery)
 
 
 def _caller_me(caller: WebCaller) -> Me:
@@ -144,6 +147,7 @@ def _caller_me(caller: WebCaller) -> Me:
         email_verified=caller.email_verified,
         plan=caller.principal.plan,
         created_at=caller.created_at,
+        is_admin=Scope.ADMIN.value in caller.principal.scopes,
     )
 
 
@@ -305,4 +309,5 @@ def _me(row: Account) -> Me:
         email_verified=row.email_verified_at is not None,
         plan=row.plan,
         created_at=row.created_at,
+        is_admin=row.is_admin,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -52,11 +53,15 @@ class Me(BaseModel):
     email_verified: bool
     plan: str
     created_at: datetime | None = None
+    is_admin: bool = Field(False, description="An operator: may use the admin API and pages")
 
 
 class SessionState(BaseModel):
     account: Me | None = Field(description="Who is logged in; null for a visitor")
     csrf_token: str | None = Field(description="For X-CSRF-Token; null for a visitor")
+    mail_delivery: Literal["email", "log"] = Field(
+        description="log: this server has no mail service, so mailed links are in its log"
+    )
 
 
 class LoggedIn(Me):

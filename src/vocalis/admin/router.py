@@ -40,8 +40,13 @@ from vocalis.usage.service import platform_stats, usage_summary
 router = APIRouter(prefix="/admin/api", tags=["admin"])
 
 
+KEY_ID_PREFIX = "key_"  # an API key's id; a web login's principal carries its session's id
+
+
 def _actor(request: Request, admin: Principal) -> Actor:
-    return Actor(admin.key_id, request.state.client_ip)
+    """Who did it: the admin key, or the operator's account when they used the web login."""
+    by_key = admin.key_id.startswith(KEY_ID_PREFIX)
+    return Actor(admin.key_id if by_key else f"account:{admin.account_id}", request.state.client_ip)
 
 
 async def _account_out(session: AsyncSession, meter: Meter, account: Account) -> AccountOut:

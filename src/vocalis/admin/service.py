@@ -61,6 +61,19 @@ async def update_account(
     return account
 
 
+async def set_operator(
+    session: AsyncSession, actor: Actor, account_id: str, operator: bool, *, now: datetime
+) -> Account:
+    """Give an account the operator's rights on the web (or take them away); its sessions pick
+    the change up on their next request."""
+    account = await accounts.get_account(session, account_id)
+    account.is_admin = operator
+    account.updated_at = now
+    action = "account.operator_granted" if operator else "account.operator_revoked"
+    await _audit_change(session, actor, action, "account", account.id, now, None)
+    return account
+
+
 async def create_key(
     session: AsyncSession,
     actor: Actor,

@@ -146,7 +146,10 @@ def _declare_operation_errors(
     json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
     statuses: dict[int, str] = {}
     schemes = {name for requirement in operation.get("security", []) for name in requirement}
-    if SESSION_SCHEME in schemes:
+    if SESSION_SCHEME in schemes and len(schemes) > 1:  # a key, or an operator's login
+        statuses |= {status: DESCRIPTIONS[status] for status in (401, 403, 429, 503)}
+        statuses[403] += "; with the session: `insufficient_scope`, `csrf_failed`"
+    elif SESSION_SCHEME in schemes:
         statuses |= SESSION_DESCRIPTIONS
     elif schemes:
         statuses |= {status: DESCRIPTIONS[status] for status in (401, 403, 429, 503)}
