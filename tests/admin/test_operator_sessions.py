@@ -73,3 +73,34 @@ async def test_a_key_sent_along_is_judged_alone(app: Any, client: httpx.AsyncCli
         "/admin/api/accounts", headers={"Authorization": f"Bearer {plain_key}"}
     )
     assert with_key.status_code == 403 and with_key.json()["code"] == "insufficient_scope"
+
+
+async def test_own_limits_go_back_to_the_plans_and_a_deleted_account_stays_deleted(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    await sign_up_and_verify(app, client)
+    await make_operator(app)
+    csrf = {"X-CSRF-Token": await log_in(client)}
+    await create_key(app, "customer@example.com", char_limit=123)
+    [row] = (await client.get("/admin/api/accounts", params={"email": "customer"})).json()["data"]
+    assert row["char_limit"] == 123 and row["char_limit_override"] == 123
+    kept = await client.patch(
+        f"/admin/api/accounts/{row['id']}", json={"plan": "pro"}, headers=csrf
+    )
+    assert kept.json()["char_limit_override"] == 123  # not named: left alone
+    cleared = await client.patch(
+        f"/admin/api/accounts/{row['id']}", json={"char_limit": None}, headers=csrf
+    )
+    assert cleared.status_code == 200
+    assert cleared.json()["char_limit_override"] is None
+    assert cleared.json()["char_limit"] == 500_000  # Pro's
+
+    runtime = app.state.runtime
+    async with runtime.database.session(write=True) as session:
+        account = await session.get(Account, row["id"])
+        assert account is not None
+        account.status = "deleted"
+    revived = await client.patch(
+        f"/admin/api/accounts/{row['id']}", json={"status": "active"}, headers=csrf
+    )
+    assert revived.status_code == 409 and revived.json()["code"] == "account_deleted"

@@ -1324,11 +1324,17 @@ export interface components {
         };
         /** AccountUpdate */
         AccountUpdate: {
-            /** Char Limit */
+            /**
+             * Char Limit
+             * @description The account's own monthly characters; null: back to the plan's
+             */
             char_limit?: number | null;
             /** Plan */
             plan?: string | null;
-            /** Seconds Limit */
+            /**
+             * Seconds Limit
+             * @description The account's own monthly audio seconds; null: back to the plan's
+             */
             seconds_limit?: number | null;
             /** Status */
             status?: ("active" | "suspended") | null;

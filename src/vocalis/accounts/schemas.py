@@ -61,8 +61,12 @@ class AccountCreate(RequestBody):
 class AccountUpdate(RequestBody):
     plan: str | None = Field(None, max_length=32)
     status: Literal["active", "suspended"] | None = None
-    char_limit: AccountLimit | None = None
-    seconds_limit: AccountLimit | None = None
+    char_limit: AccountLimit | None = Field(
+        None, description="The account's own monthly characters; null: back to the plan's"
+    )
+    seconds_limit: AccountLimit | None = Field(
+        None, description="The account's own monthly audio seconds; null: back to the plan's"
+    )
 
 
 class KeyOut(BaseModel):

@@ -20,6 +20,7 @@ from vocalis.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ACCOUNT_STATUSES = ("active", "suspended")
+DELETED = "deleted"  # what erasure leaves: the row keeps the books, nobody can use it
 
 
 class Scope(StrEnum):
@@ -124,13 +125,17 @@ async def update_account(
     plan: str | None = None,
     status: str | None = None,
     limits: AccountLimits = AccountLimits(),
+    clear: Collection[str] = (),
 ) -> Account:
-    """Change plan, status or limits; usage so far is kept (a lowered limit simply binds)."""
+    """Change plan, status or limits; usage so far is kept (a lowered limit simply binds).
+    The limits named in `clear` go back to the plan's. A deleted account stays deleted."""
     account = await get_account(session, account_id)
     if status is not None and status not in ACCOUNT_STATUSES:
         raise InvalidInput(
             f"status must be one of {', '.join(ACCOUNT_STATUSES)}", code="invalid_status"
         )
+    if status is not None and account.status == DELETED:
+        raise Conflict("this account was deleted; it cannot be reactivated", code="account_deleted")
     _check_limits(limits)
     if plan is not None:
         _check_plan(plan, plans)
@@ -141,6 +146,10 @@ async def update_account(
         account.char_limit = limits.char_limit
     if limits.seconds_limit is not None:
         account.seconds_limit = limits.seconds_limit
+    if "char_limit" in clear:
+        account.char_limit = None
+    if "seconds_limit" in clear:
+        account.seconds_limit = None
     account.updated_at = now
     await session.flush()
     return account

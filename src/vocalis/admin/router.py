@@ -158,6 +158,11 @@ async def update_account(
             plan=body.plan,
             status=body.status,
             limits=AccountLimits(body.char_limit, body.seconds_limit),
+            clear=[
+                name
+                for name in ("char_limit", "seconds_limit")
+                if name in body.model_fields_set and getattr(body, name) is None
+            ],
             plans=plans.ids,
             now=clock.now(),
             details=body.model_dump(exclude_unset=True),

@@ -53,9 +53,17 @@ async def update_account(
     plans: list[str],
     now: datetime,
     details: dict[str, Any],
+    clear: list[str] | None = None,
 ) -> Account:
     account = await accounts.update_account(
-        session, account_id, now=now, plans=plans, plan=plan, status=status, limits=limits
+        session,
+        account_id,
+        now=now,
+        plans=plans,
+        plan=plan,
+        status=status,
+        limits=limits,
+        clear=clear or (),
     )
     await _audit_change(session, actor, "account.update", "account", account.id, now, details)
     return account

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.models import Account, AccountToken, ApiKey, WebSession
+from vocalis.accounts.service import DELETED
 from vocalis.jobs import queue
 from vocalis.jobs.models import Job
 from vocalis.kit.audit import audit
@@ -24,7 +25,7 @@ from vocalis.mail.models import OutboundMail
 from vocalis.mail.outbox import enqueue
 from vocalis.usage.models import UsageEvent
 
-DELETED_STATUS = "deleted"
+DELETED_STATUS = DELETED
 
 
 @dataclass(frozen=True)

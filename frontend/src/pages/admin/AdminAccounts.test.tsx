@@ -5,7 +5,7 @@ import { MemoryRouter, useLocation } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../../api/client";
 import {
-  type Account, AdminAccounts, CLEAR_NOT_SUPPORTED, PAGE_SIZE, SEARCH_DELAY_MS, buildUpdate, draftOf, parseLimit,
+  type Account, AdminAccounts, PAGE_SIZE, SEARCH_DELAY_MS, buildUpdate, draftOf, parseLimit,
   usageLabel,
 } from "./AdminAccounts";
 
@@ -130,7 +130,7 @@ describe("limit rules", () => {
     expect(parseLimit("1.5", null)).toEqual({ error: "A whole number, 0 or more." });
     expect(parseLimit("99999999999999999999", null)).toHaveProperty("error");
     // the server keeps an own limit once set: emptying the field cannot be saved
-    expect(parseLimit("", 50_000)).toEqual({ error: CLEAR_NOT_SUPPORTED });
+    expect(parseLimit("", 50_000)).toEqual({ value: null });
   });
 
   it("sends only what changed", () => {
@@ -139,7 +139,7 @@ describe("limit rules", () => {
     expect(buildUpdate(item, { ...draftOf(item), plan: "pro", secondsLimit: "900" })).toEqual({
       body: { plan: "pro", seconds_limit: 900 },
     });
-    expect(buildUpdate(item, { ...draftOf(item), charLimit: "" })).toEqual({ errors: { charLimit: CLEAR_NOT_SUPPORTED } });
+    expect(buildUpdate(item, { ...draftOf(item), charLimit: "" })).toEqual({ body: { char_limit: null } });
     expect(buildUpdate(item, { ...draftOf(item), plan: "" })).toEqual({ errors: { plan: "Choose a plan." } });
   });
 
@@ -254,7 +254,7 @@ describe("AdminAccounts", () => {
     await waitFor(() => expect(within(row as HTMLElement).getByText("pro")).toBeInTheDocument());
   });
 
-  it("refuses to empty an own limit, which the server cannot clear", async () => {
+  it("sends null for an emptied own limit: back to the plan's", async () => {
     const user = userEvent.setup();
     accounts = [account({ char_limit_override: 20_000, char_limit: 20_000 })];
     renderPage("/admin/accounts?account=acc_1");
@@ -263,8 +263,8 @@ describe("AdminAccounts", () => {
     expect(field).toHaveValue("20000");
     await user.clear(field);
     await user.click(within(panel).getByRole("button", { name: "Save changes" }));
-    expect(within(panel).getByText(CLEAR_NOT_SUPPORTED)).toBeInTheDocument();
-    expect(PATCH).not.toHaveBeenCalled();
+    await waitFor(() => expect(PATCH).toHaveBeenCalled());
+    expect(PATCH.mock.calls[0]?.[1]).toMatchObject({ body: { char_limit: null } });
   });
 
   it("suspends an account only after the dialog that names it is confirmed", async () => {

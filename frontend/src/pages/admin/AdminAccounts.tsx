@@ -66,17 +66,14 @@ export function draftOf(account: Account): LimitsDraft {
   };
 }
 
-export const CLEAR_NOT_SUPPORTED =
-  "The server cannot return an account to its plan's limit yet: enter the number it should have.";
-
 /**
  * One limit field against the account's own limit now: `unchanged`, a new `value`, or an
  * `error`. Empty means "the plan's"; the server keeps an own limit once set, so emptying a field
  * that holds one cannot be saved.
  */
-export function parseLimit(raw: string, current: number | null): { unchanged: true } | { value: number } | { error: string } {
+export function parseLimit(raw: string, current: number | null): { unchanged: true } | { value: number | null } | { error: string } {
   const text = raw.replace(/[\s,_]/g, "");
-  if (text === "") return current === null ? { unchanged: true } : { error: CLEAR_NOT_SUPPORTED };
+  if (text === "") return current === null ? { unchanged: true } : { value: null }; // back to the plan's
   if (!/^\d+$/.test(text)) return { error: "A whole number, 0 or more." };
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value > MAX_LIMIT) return { error: `At most ${formatInteger(MAX_LIMIT)}.` };
