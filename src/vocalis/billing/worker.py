@@ -11,11 +11,9 @@ arrive in (see `billing.events`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
@@ -26,8 +24,8 @@ from vocalis.billing.models import BillingEvent
 from vocalis.billing.stripe_api import StripeGateway
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.kit.polling import PollingWorker
 from vocalis.kit.redact import redact
-from vocalis.kit.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,9 @@ MAX_ERROR_CHARS = 500
 GIVEN_UP = "its last attempt never finished (the processing process stopped)"
 
 
-class BillingWorker:
+class BillingWorker(PollingWorker):
+    name = "billing-worker"
+
     def __init__(
         self,
         database: Database,
@@ -55,39 +55,14 @@ class BillingWorker:
         (this process's key cache forgets it; other processes' caches expire in seconds)."""
         if not schedule:
             raise ValueError("a retry schedule needs at least one delay")
+        super().__init__(poll_seconds)
         self._database = database
         self._clock = clock
         self._gateway = gateway
         self._rules = rules
         self._schedule = schedule
-        self._poll = poll_seconds
         self._lease = lease
         self._changed = changed or (lambda account_id: None)
-        self._wakeup = Wakeup()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="billing-worker")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    async def run_until(self, stop: asyncio.Event) -> None:
-        """For `vocalis worker`: work until `stop` is set."""
-        self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
-
-    def wake(self) -> None:
-        """Look for work now (after committing a stored event)."""
-        self._wakeup.set()
 
     async def run_once(self) -> int:
         """Apply every event due now and end every lapsed plan; how many events were tried."""
@@ -138,15 +113,6 @@ class BillingWorker:
         if changed:
             log.info("%d account(s) fell back to the free plan", changed)
         return changed
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.arm()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("billing work failed; trying again shortly")
-            await self._wakeup.wait(self._poll)
 
     async def _claim(self, due_by: datetime) -> list[BillingEvent]:
         due = and_(BillingEvent.status == "pending", BillingEvent.next_attempt_at <= due_by)

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, update
 
 from vocalis.kit.clock import Clock
 from vocalis.kit.db import Database
+from vocalis.kit.polling import PollingWorker
 from vocalis.kit.redact import redact
-from vocalis.kit.wakeup import Wakeup
 from vocalis.mail.models import OutboundMail
 from vocalis.mail.sender import MAX_ERROR_CHARS, MailNotSent, MailSender
 
@@ -32,10 +31,12 @@ POLL_SECONDS = 1.0
 GIVEN_UP = "the last attempt's outcome was never recorded (the sending process stopped)"
 
 
-class MailDelivery:
+class MailDelivery(PollingWorker):
     """Sends due mails every `poll_seconds`, or at once when woken. `schedule[n]` is the wait in
     seconds before attempt n+1 (the first attempt is due when the mail is queued); once it is
     used up, the mail is marked failed."""
+
+    name = "mail-delivery"
 
     def __init__(
         self,
@@ -50,40 +51,13 @@ class MailDelivery:
     ) -> None:
         if not schedule:
             raise ValueError("a retry schedule needs at least one delay")
+        super().__init__(poll_seconds)
         self.sender = sender
         self._database = database
         self._clock = clock
         self._schedule = schedule
-        self._poll = poll_seconds
         self._lease = lease
         self._batch = batch
-        self._wakeup = Wakeup()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="mail-delivery")
-
-    async def stop(self) -> None:
-        """Stop sending. A send cut short here keeps its lease and is retried when it runs out;
-        the idempotency key makes that harmless if it had got through."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    async def run_until(self, stop: asyncio.Event) -> None:
-        """For `vocalis worker`: deliver until `stop` is set."""
-        self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
-
-    def wake(self) -> None:
-        """Look for due mail now (call after committing a transaction that queued some)."""
-        self._wakeup.set()
 
     async def run_once(self) -> int:
         """Send every mail due now, once each; how many were attempted."""
@@ -97,16 +71,6 @@ class MailDelivery:
             attempted += len(claimed)
             if len(claimed) < self._batch:
                 return attempted
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.arm()
-            try:
-                await self.run_once()
-            except Exception:
-                # The mails stay in the outbox; the next round tries them again.
-                log.exception("mail delivery failed; trying again shortly")
-            await self._wakeup.wait(self._poll)
 
     async def _claim(self, due_by: datetime) -> list[OutboundMail]:
         """Lease up to a batch of mails due by `due_by`, oldest first: on PostgreSQL rows another
