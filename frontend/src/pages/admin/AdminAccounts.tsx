@@ -14,7 +14,7 @@ import {
 } from "../../components/ui";
 import { formatDate, formatDateTime, formatInteger, formatMoney, formatRelative, percentUsed } from "../../lib/format";
 import { useSession } from "../../lib/session";
-import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel, useDebounced } from "./shared";
+import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel, useDebounced, TableSkeleton } from "./shared";
 import "./Admin.css";
 
 export type Account = components["schemas"]["AccountOut"];
@@ -275,26 +275,7 @@ export function AdminAccounts() {
 const COLUMNS = ["Account", "Plan", "Status", "Characters this period", "Created", "Actions"] as const;
 
 function AccountsSkeleton() {
-  return (
-    <div className="table-wrap" aria-busy="true" aria-label="Loading accounts">
-      <table className="admin-table admin-cards">
-        <thead>
-          <tr>{COLUMNS.map((column) => <th key={column} scope="col">{column}</th>)}</tr>
-        </thead>
-        <tbody>
-          {Array.from({ length: 6 }, (_, row) => (
-            <tr key={row}>
-              {COLUMNS.map((column) => (
-                <td key={column} data-label={column}>
-                  <div className="skeleton skeleton-line admin-skeleton-cell" aria-hidden="true" />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  return <TableSkeleton columns={COLUMNS} rows={6} label="Loading accounts" />;
 }
 
 function AccountsTable({ accounts, onEdit }: { accounts: Account[]; onEdit: (id: string) => void }) {

@@ -8,7 +8,7 @@ import type { components } from "../../api/schema";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Button, Card, EmptyState, Field, PageHeader } from "../../components/ui";
 import { formatDateTime, formatRelative } from "../../lib/format";
-import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel } from "./shared";
+import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel, TableSkeleton } from "./shared";
 import "./Admin.css";
 
 export type AuditEntry = components["schemas"]["AuditOut"];
@@ -189,26 +189,7 @@ export function AdminAudit() {
 const COLUMNS = ["When", "Action", "Target", "Details", "By"] as const;
 
 function AuditSkeleton() {
-  return (
-    <div className="table-wrap" aria-busy="true" aria-label="Loading the audit log">
-      <table className="admin-table admin-cards">
-        <thead>
-          <tr>{COLUMNS.map((column) => <th key={column} scope="col">{column}</th>)}</tr>
-        </thead>
-        <tbody>
-          {Array.from({ length: 8 }, (_, row) => (
-            <tr key={row}>
-              {COLUMNS.map((column) => (
-                <td key={column} data-label={column}>
-                  <div className="skeleton skeleton-line admin-skeleton-cell" aria-hidden="true" />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  return <TableSkeleton columns={COLUMNS} rows={8} label="Loading the audit log" />;
 }
 
 function AuditTable({ entries, filtered, onTarget }: { entries: AuditEntry[]; filtered: boolean; onTarget: (id: string) => void }) {

@@ -63,3 +63,28 @@ export function humanize(text: string): string {
   const words = text.replace(/[_.]+/g, " ").trim();
   return words ? words.charAt(0).toUpperCase() + words.slice(1) : text;
 }
+
+
+/** A table of grey cells the size of the one that is loading, so nothing jumps when it arrives. */
+export function TableSkeleton({ columns, rows, label }: { columns: readonly string[]; rows: number; label: string }) {
+  return (
+    <div className="table-wrap" aria-busy="true" aria-label={label}>
+      <table className="admin-table admin-cards">
+        <thead>
+          <tr>{columns.map((column) => <th key={column} scope="col">{column}</th>)}</tr>
+        </thead>
+        <tbody>
+          {Array.from({ length: rows }, (_, row) => (
+            <tr key={row}>
+              {columns.map((column) => (
+                <td key={column} data-label={column}>
+                  <div className="skeleton skeleton-line admin-skeleton-cell" aria-hidden="true" />
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
