@@ -76,6 +76,9 @@ def create_app(
         lifespan=lifespan,
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         static_url=DOCS_ASSETS_URL,
+        # FastAPI's own OpenTelemetry probe would otherwise look for a configured provider on
+        # every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
     app.add_middleware(

@@ -13,9 +13,12 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 @router.get("", response_model=list[KeyOut], summary="Your account's API keys")
-async def list_my_keys(principal: KeyReader, session: SessionDep, clock: ClockDep) -> list[KeyOut]:
+async def list_my_keys(
+    principal: KeyReader, session: SessionDep, clock: ClockDep, usage: KeyUsageDep
+) -> list[KeyOut]:
     keys = await service.list_api_keys(session, principal.account_id)
-    return [KeyOut.from_key(key, clock.now()) for key in keys]
+    used = await usage.key_characters(session, [key.id for key in keys])
+    return [KeyOut.from_key(key, clock.now(), used.get(key.id, 0)) for key in keys]
 
 
 @router.get("/{key_id}", response_model=KeyOut, summary="One of your API keys")

@@ -26,7 +26,7 @@ async def _operator(
     """A request carrying a key is judged by its key alone; otherwise by the session."""
     has_key = "authorization" in request.headers or "x-api-key" in request.headers
     if has_key or caller is None:
-        return await _by_key(request, keys, limiter, bearer_doc, header_doc)
+        return await _by_key(request, keys, limiter)
     if Scope.ADMIN.value not in caller.principal.scopes:
         raise Forbidden("this account is not an operator's", code="insufficient_scope")
     request.state.principal = caller.principal

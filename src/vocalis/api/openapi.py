@@ -10,11 +10,15 @@ that only one route has. The OpenAI-compatible routes answer in OpenAI's error s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from vocalis.accounts.deps import KEY_SCHEMES
 from vocalis.api.errors import ErrorBody
 from vocalis.config import Settings
 from vocalis.kit.schemas import SETTING_LIMITS
@@ -119,12 +123,56 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
     def completed_openapi() -> dict[str, Any]:
         schema = generate()
         if not any(schema is done for done in completed):
+            declare_key_schemes(app, schema)
             declare_errors(schema)
             apply_setting_limits(schema, settings)
             completed[:] = [schema]
         return schema
 
     app.openapi = completed_openapi  # type: ignore[method-assign]
+
+
+def declare_key_schemes(app: FastAPI, schema: dict[str, Any]) -> None:
+    """List the API-key schemes on each operation whose dependencies read a key (marked
+    `takes_a_key`), as FastAPI would for security dependencies."""
+    names = [scheme.scheme_name for scheme in KEY_SCHEMES]
+    used = False
+    for route in _api_routes(app):
+        if not (route.include_in_schema and _takes_a_key(route.dependant)):
+            continue
+        for method in route.methods:
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            security: list[dict[str, list[str]]] = operation.setdefault("security", [])
+            present = {name for requirement in security for name in requirement}
+            security += [{name: []} for name in names if name not in present]
+            used = True
+    if used:
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for scheme in KEY_SCHEMES:
+            schemes.setdefault(
+                scheme.scheme_name,
+                scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            )
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every API route as the OpenAPI document sees it: included routers' routes under their
+    full paths (FastAPI ≥ 0.160 keeps included routers as a unit: `iter_route_contexts`)."""
+    contexts = getattr(routing, "iter_route_contexts", None)
+    if contexts is None:
+        yield from (route for route in app.routes if isinstance(route, APIRoute))
+        return
+    for context in contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def _takes_a_key(dependant: Dependant) -> bool:
+    if getattr(dependant.call, "takes_a_key", False):
+        return True
+    return any(_takes_a_key(sub) for sub in dependant.dependencies)
 
 
 def declare_errors(schema: dict[str, Any]) -> None:

@@ -43,10 +43,11 @@ def order_for(
     usage: dict[str, Any] = {"voice": voice.id, "language": voice.language, "text_hash": text_hash}
     request.state.usage = usage
     route = request.scope.get("route")
+    endpoint = route.path if route is not None else request.scope["path"]  # no URL parsing
     ticket = service.Ticket(
         request_id=request.state.request_id,
         method=request.method,
-        endpoint=getattr(route, "path", request.url.path)[:200],
+        endpoint=endpoint[:200],
         client_ip=request.state.client_ip,
         text_hash=text_hash,
     )

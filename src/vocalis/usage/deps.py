@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vocalis.accounts.deps import ApiKeyDoc, BearerDoc, KeyResolverDep, WebUser, authorize
+from vocalis.accounts.deps import KeyResolverDep, WebUser, authorize, takes_a_key
 from vocalis.accounts.service import Principal, Scope
 from vocalis.kit.deps import provided
 from vocalis.kit.errors import Forbidden
@@ -29,13 +29,8 @@ def rate_limited(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     One dependency rather than one on top of `authorized`: every dependency costs each request
     that uses it, and these are on every request."""
 
-    async def dependency(
-        request: Request,
-        keys: KeyResolverDep,
-        limiter: LimiterDep,
-        _bearer_doc: BearerDoc,
-        _header_doc: ApiKeyDoc,
-    ) -> Principal:
+    @takes_a_key
+    async def dependency(request: Request, keys: KeyResolverDep, limiter: LimiterDep) -> Principal:
         principal = await authorize(request, keys, scope)
         limit = await limiter.hit(principal.key_id, principal.rate_limit_rpm)
         if limit is not None:

@@ -3,7 +3,8 @@
 At admission a request reserves its characters and an estimate of its audio (erring long: see
 `SpeechEngine.expected_duration_ms`); when it is done the reservation is settled at what was
 really made, and on any failure — or a client that hangs up — refunded in full. A cache hit is
-charged its exact cost at once.
+charged its exact cost at once; in a serving process, from a block of quota held ahead
+(`usage.credits`).
 
 A synchronous request's reservation is also a row (`QuotaReservation`), written in the same
 transaction as the counters it moved and deleted with their correction, so it is given back
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from vocalis.kit.db import Database
 from vocalis.kit.errors import INTERRUPTED_STATUS, TooManyRequests
 from vocalis.kit.ids import new_id, process_id
 from vocalis.usage import periods
+from vocalis.usage.credits import CREDIT_PREFIX, Block, is_credit_row
 from vocalis.usage.models import QuotaReservation
 from vocalis.usage.periods import UNLIMITED, Allowance
 from vocalis.usage.recorder import UsageRecord, UsageRecorder, store_usage
@@ -178,8 +180,7 @@ class Meter:
         just the same, atomically)."""
         if characters < PRECHECK_FROM_CHARS:
             return
-        async with self._database.session() as session:
-            figures = await self.read_in(session, principal)
+        figures = await self.figures(principal)
         key = figures.as_dict().get("key_characters")
         now = self._clock.now()
         if key is not None and characters > key["remaining"]:
@@ -192,6 +193,16 @@ class Meter:
     ) -> Reservation:
         """Take the quota and leave a row saying so, in one transaction; this process keeps
         the row's lease alive until the request settles or refunds."""
+        if self._recorder is not None and self._recorder.credits.holds(principal.account_id):
+            try:
+                return await self._reserve(principal, characters, audio_ms, hold)
+            except QuotaExceeded:  # perhaps for want of what this process's blocks hold
+                await self._recorder.flush()  # gives every block back
+        return await self._reserve(principal, characters, audio_ms, hold)
+
+    async def _reserve(
+        self, principal: Principal, characters: int, audio_ms: int, hold: Hold
+    ) -> Reservation:
         now = self._clock.now()
         async with self._database.session(write=True) as session:
             reservation = await self.reserve_in(session, principal, characters, audio_ms)
@@ -244,11 +255,80 @@ class Meter:
             settled=True,
         )
         try:
-            account, key = await self._recorder.charge(charge)
+            try:
+                account, key = await self._charge_hit(charge)
+            except periods.Short:
+                if not self._recorder.credits.holds(principal.account_id):
+                    raise
+                await self._recorder.flush()  # the blocks held here may be what it lacked
+                account, key = await self._charge_hit(charge)
         except periods.Short as short:
             figures = await self.figures(principal)
             raise _exceeded(short.what, characters, audio_ms, figures, now) from None
         return _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
+
+    async def _charge_hit(
+        self, charge: periods.Charge
+    ) -> tuple[periods.Counters, periods.Counters]:
+        """From the block of credit this process holds for the caller; when it has none that
+        covers the hit, take a new block (one hit at a time per account and key) — or, with no
+        figures seen yet or little left, charge the hit exactly in the next batch."""
+        assert self._recorder is not None
+        credits = self._recorder.credits
+        while True:
+            counters = credits.spend(charge)
+            if counters is not None:
+                return counters
+            other = credits.being_taken(charge)
+            if other is None:
+                break
+            await asyncio.shield(other)  # another hit is taking a block for the same group
+        block = credits.block_for(charge)
+        if block is None:
+            counters = await self._recorder.charge(charge)
+            credits.observe(charge, *counters)
+            return counters
+        taking = credits.taking(charge)
+        try:
+            return await self._take_block(charge, block)
+        finally:
+            credits.taken(charge, taking)
+
+    async def _take_block(
+        self, charge: periods.Charge, block: Block
+    ) -> tuple[periods.Counters, periods.Counters]:
+        assert self._recorder is not None
+        credits = self._recorder.credits
+        now = self._clock.now()
+        row_id = new_id(CREDIT_PREFIX)
+        row: dict[str, object] = {
+            "id": row_id,
+            "account_id": charge.account_id,
+            "key_id": charge.key_id,
+            "characters": block.characters,
+            "audio_ms": block.audio_ms,
+            "period_start": charge.period.start,
+            "owner": self.owner,
+            "lease_expires_at": now + self.lease,
+            "created_at": now,
+            "request_id": row_id,
+            "method": "",
+            "endpoint": "cache-hit credit",
+        }
+        taking = replace(
+            charge, characters=block.characters, audio_ms=block.audio_ms, settled=False
+        )
+        try:
+            account, key = await self._recorder.charge(taking, row)
+        except periods.Short:  # the block did not fit after all: this hit alone, exactly
+            counters = await self._recorder.charge(charge)
+            credits.observe(charge, *counters)
+            return counters
+        counters = credits.open(charge, row_id, block, account, key).spend(
+            charge.characters, charge.audio_ms
+        )
+        assert counters is not None  # a block covers at least two such hits
+        return counters
 
     async def settle(
         self, reservation: Reservation, audio_ms: int, characters: int | None = None
@@ -277,8 +357,20 @@ class Meter:
         return await self.settle(reservation, audio_ms=0, characters=0)
 
     async def figures(self, principal: Principal) -> QuotaFigures:
+        """The caller's figures; what blocks of credit held here have not spent is not use."""
         async with self._database.session() as session:
-            return await self.read_in(session, principal)
+            figures = await self.read_in(session, principal)
+        if self._recorder is None or not self._recorder.credits.holding:
+            return figures
+        credits, start = self._recorder.credits, self.period_of(principal).start
+        account = credits.unspent(principal.account_id, None, start)
+        key = credits.unspent(principal.account_id, principal.key_id, start)
+        return replace(
+            figures,
+            chars_used=figures.chars_used - account.characters,
+            audio_ms_used=figures.audio_ms_used - account.audio_ms,
+            key_chars_used=figures.key_chars_used - key.characters,
+        )
 
     # --- inside a caller's transaction (jobs) -----------------------------------------------
 
@@ -362,8 +454,14 @@ class Meter:
         return periods.period_at(self._clock.now(), billing_period)
 
     async def key_characters(self, session: AsyncSession, key_ids: list[str]) -> dict[str, int]:
-        """Characters each key used or holds reserved in its account's current period."""
-        return await periods.key_characters(session, key_ids, self._clock.now())
+        """Characters each key used or holds reserved in its account's current period (what
+        this process's blocks of credit hold unspent is not use)."""
+        used = await periods.key_characters(session, key_ids, self._clock.now())
+        if self._recorder is not None and self._recorder.credits.holding:
+            for key_id, unspent in self._recorder.credits.unspent_by_key().items():
+                if key_id in used:
+                    used[key_id] -= unspent
+        return used
 
     async def _take(
         self,
@@ -414,6 +512,8 @@ class Meter:
                     await asyncio.sleep(0.02)
         except TimeoutError:
             pass
+        if self._recorder is not None:
+            await self._recorder.flush()  # what blocks of credit spent, before they are swept
         try:
             given_back = await self.sweep(own=True)
         except Exception:  # the database is gone: another process's sweep will do it
@@ -430,6 +530,8 @@ class Meter:
     async def renew(self) -> int:
         """Push the leases of the requests still running here forward; returns how many."""
         live = list(self._live)
+        if self._recorder is not None:
+            live += self._recorder.credits.row_ids()
         if not live:
             return 0
         async with self._database.session(write=True) as session:
@@ -465,6 +567,7 @@ class Meter:
                     _interrupted(row, now)
                     for row in rows
                     if await self.refund_in(session, _reservation_of(row))
+                    and not is_credit_row(row.id)  # a block of credit: no request to record
                 ]
                 await store_usage(session, records)
             swept += len(records)

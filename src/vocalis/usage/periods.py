@@ -358,7 +358,23 @@ async def settle(
 ) -> None:
     """Turn a reservation into use at its real size (0 and 0: a refund), in the period it was
     taken in — even if that period has ended since."""
-    await session.execute(
+    for statement in settling(
+        account_id, key_id, period_start, reserved_chars, reserved_ms, characters, audio_ms
+    ):
+        await session.execute(statement)
+
+
+def settling(
+    account_id: str,
+    key_id: str,
+    period_start: datetime,
+    reserved_chars: int,
+    reserved_ms: int,
+    characters: int,
+    audio_ms: int,
+) -> tuple[Update, Update]:
+    """`settle`'s two UPDATEs (the account's row, the key's), for a caller's own connection."""
+    account = (
         update(PERIODS)
         .where(PERIODS.c.account_id == account_id)
         .where(PERIODS.c.key_id == WHOLE_ACCOUNT)
@@ -370,7 +386,7 @@ async def settle(
             audio_ms_used=PERIODS.c.audio_ms_used + audio_ms,
         )
     )
-    await session.execute(
+    key = (
         update(PERIODS)
         .where(PERIODS.c.account_id == account_id)
         .where(PERIODS.c.key_id == key_id)
@@ -380,6 +396,7 @@ async def settle(
             chars_used=PERIODS.c.chars_used + characters,
         )
     )
+    return account, key
 
 
 async def read(

@@ -6,9 +6,11 @@ same queue and waits for the transaction that counts it. One task writes whateve
 charges, events and their daily aggregates — in one short transaction, so that a burst of cache
 hits costs one commit rather than one each, and no request's charge waits behind another's
 round trips (the convoy that made SQLite latencies of hundreds of milliseconds under load).
-Each charge is still all or nothing and exact (see `periods.take_each`). `flush()` waits until
-everything queued so far is written, which reports call first so a caller sees its own latest
-requests.
+Each charge is still all or nothing and exact (see `periods.take_each`). Most hits do not even
+wait for that: they are charged from a block of quota the process holds (`usage.credits`), and
+the batch settles what the blocks spent. `flush()` waits until everything queued so far is
+written and every block is given back, which reports call first so a caller sees its own latest
+requests exactly.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.kit.db import Database, upserting_adding
 from vocalis.kit.errors import CLIENT_CLOSED_REQUEST
-from vocalis.usage.models import UsageDaily, UsageEvent
+from vocalis.usage.credits import HitCredits, Settlement, write_settlements
+from vocalis.usage.models import QuotaReservation, UsageDaily, UsageEvent
 from vocalis.usage.periods import Charge, Counters, Short, take_each
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+IDLE_CHECK_SECONDS = 0.5  # while blocks of credit are held, how often idle ones are looked for
 EVENTS_DELAY_SECONDS = 0.05  # how long events alone may wait for others to share a transaction
 WRITE_ATTEMPTS = 3
 
@@ -77,6 +81,7 @@ class _Pending:
 
     charge: Charge
     outcome: asyncio.Future[tuple[Counters, Counters]]
+    reservation: dict[str, object] | None = None  # a block's row, inserted with its charge
 
 
 class UsageRecorder:
@@ -88,6 +93,7 @@ class UsageRecorder:
         self._wake = asyncio.Event()  # something is queued
         self._urgent = asyncio.Event()  # something queued is waited for
         self._task: asyncio.Task[None] | None = None
+        self.credits = HitCredits()  # blocks of quota that hits are charged from
 
     @property
     def running(self) -> bool:
@@ -103,19 +109,23 @@ class UsageRecorder:
         self._records += 1
         self._enqueue(record)
 
-    async def charge(self, charge: Charge) -> tuple[Counters, Counters]:
+    async def charge(
+        self, charge: Charge, reservation: dict[str, object] | None = None
+    ) -> tuple[Counters, Counters]:
         """Count `charge` in the next batch's transaction: both rows' counters after it, or
-        `Short` (nothing counted). Raises what the database raised if the batch failed."""
+        `Short` (nothing counted). Raises what the database raised if the batch failed.
+        `reservation`: the row of a block of credit, inserted only if the charge is counted."""
         if not self.running:
             raise RuntimeError("the usage recorder is not running")
         outcome: asyncio.Future[tuple[Counters, Counters]] = (
             asyncio.get_running_loop().create_future()
         )
-        self._enqueue(_Pending(charge, outcome))
+        self._enqueue(_Pending(charge, outcome, reservation))
         return await outcome
 
     async def flush(self) -> None:
-        """Wait until everything queued before this call is written."""
+        """Wait until everything queued before this call is written, and the blocks of credit
+        are settled and given back."""
         if not self.running:  # nothing would write it; say what was lost rather than hang
             if self._queue:
                 log.warning("usage recorder not running; %d items unwritten", len(self._queue))
@@ -144,6 +154,13 @@ class UsageRecorder:
 
     async def _run(self) -> None:
         while True:
+            if self.credits.holding:
+                try:  # a block left idle is given back, even when no request comes
+                    async with asyncio.timeout(IDLE_CHECK_SECONDS):
+                        await self._wake.wait()
+                except TimeoutError:
+                    await self._settle_credits()
+                    continue
             await self._wake.wait()
             if not self._urgent.is_set():
                 # Only events, which nobody waits for: let more of them come and share the
@@ -163,11 +180,12 @@ class UsageRecorder:
         records = [item for item in batch if isinstance(item, UsageRecord)]
         # A request that stopped waiting before its batch began is not charged.
         pending = [item for item in batch if isinstance(item, _Pending) and not item.outcome.done()]
+        release_all = any(isinstance(item, asyncio.Future) for item in batch)  # a flush
         self._records -= len(records)
         try:
             if pending:
                 try:
-                    await self._write(records, pending)
+                    await self._write(records, pending, release_all=release_all)
                     records = []
                 except Exception as error:
                     # Counted apart, so that a bad event cannot fail a charge (or the reverse).
@@ -175,7 +193,7 @@ class UsageRecorder:
                         "a batch of usage failed; counting its charges apart", exc_info=True
                     )
                     await self._charge_alone(pending, error)
-            await self._write_with_retries(records)
+            await self._write_with_retries(records, release_all=release_all)
         finally:
             for item in batch:
                 if isinstance(item, asyncio.Future) and not item.done():
@@ -192,12 +210,15 @@ class UsageRecorder:
                 if not item.outcome.done():
                     item.outcome.set_exception(first_error)
 
-    async def _write_with_retries(self, batch: list[UsageRecord]) -> None:
+    async def _write_with_retries(
+        self, batch: list[UsageRecord], *, release_all: bool = False
+    ) -> None:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             if not batch:
+                await self._settle_credits(release_all=release_all)
                 return
             try:
-                await self._write(batch, [])
+                await self._write(batch, [], release_all=release_all)
                 return
             except Exception:
                 if attempt == WRITE_ATTEMPTS:
@@ -205,11 +226,26 @@ class UsageRecorder:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
-    async def _write(self, records: list[UsageRecord], pending: list[_Pending]) -> None:
-        """One transaction: the charges, then the events. The waiting requests learn their
-        outcome only once it is committed."""
-        charges = [item.charge for item in pending]
-        outcomes = await self._database.run_write(partial(_write, charges, records))
+    async def _settle_credits(self, *, release_all: bool = False) -> None:
+        """Settle the blocks of credit on their own (no event is waiting to carry them)."""
+        settlements = self.credits.settlements(release_all=release_all)
+        if not settlements:
+            return
+        try:
+            await self._database.run_write(partial(write_settlements, settlements=settlements))
+        except Exception:
+            log.warning("could not settle cache-hit credit; will retry", exc_info=True)
+            return
+        self.credits.settled(settlements)
+
+    async def _write(
+        self, records: list[UsageRecord], pending: list[_Pending], *, release_all: bool = False
+    ) -> None:
+        """One transaction: the charges, what the blocks of credit spent, then the events. The
+        waiting requests learn their outcome only once it is committed."""
+        settlements = self.credits.settlements(release_all=release_all)
+        outcomes = await self._database.run_write(partial(_write, pending, settlements, records))
+        self.credits.settled(settlements)
         for item, outcome in zip(pending, outcomes, strict=True):
             if item.outcome.done():  # its request was cancelled: the charge stands regardless
                 continue
@@ -220,9 +256,20 @@ class UsageRecorder:
 
 
 def _write(
-    charges: list[Charge], records: list[UsageRecord], connection: Connection
+    pending: list[_Pending],
+    settlements: list[Settlement],
+    records: list[UsageRecord],
+    connection: Connection,
 ) -> list[tuple[Counters, Counters] | Short]:
-    outcomes = take_each(connection, charges)
+    outcomes = take_each(connection, [item.charge for item in pending])
+    rows = [
+        item.reservation
+        for item, outcome in zip(pending, outcomes, strict=True)
+        if item.reservation is not None and not isinstance(outcome, Short)
+    ]
+    if rows:
+        connection.execute(insert(QuotaReservation.__table__), rows)
+    write_settlements(connection, settlements)
     write_usage(connection, records)
     return outcomes
 
