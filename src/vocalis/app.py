@@ -15,6 +15,7 @@ from vocalis.accounts import web_router
 from vocalis.accounts.service import Scope
 from vocalis.admin import router as admin_router
 from vocalis.api import health
+from vocalis.api import metrics as metrics_route
 from vocalis.api.errors import install_error_handlers
 from vocalis.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from vocalis.api.openapi import install_openapi
@@ -76,8 +77,8 @@ def create_app(
         lifespan=lifespan,
         license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         static_url=DOCS_ASSETS_URL,
-        # FastAPI's own OpenTelemetry probe would otherwise look for a configured provider on
-        # every request.
+        # Metrics are Prometheus's (GET /metrics); FastAPI's own OpenTelemetry probe would
+        # otherwise look for a configured provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
@@ -87,9 +88,12 @@ def create_app(
         per_path={marking.VERIFY_PATH: settings.max_upload_bytes},
     )
     app.add_middleware(UsageMiddleware, recorder=runtime.recorder, clock=runtime.clock)
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(
+        RequestContextMiddleware, trusted_proxies=settings.trusted_proxies, metrics=runtime.metrics
+    )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     app.include_router(synthesis.router)
     app.include_router(synthesis.account_router)
     app.include_router(billing_router.router)

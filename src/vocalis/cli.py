@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from vocalis.accounts import service as accounts
 from vocalis.admin import service as admin
 from vocalis.config import ConfigError, Settings, load_settings
 from vocalis.kit.errors import VocalisError
-from vocalis.kit.redact import RedactingFilter
+from vocalis.kit.logs import configure_logging
 from vocalis.runtime import Runtime
 
 T = TypeVar("T")
@@ -123,15 +122,33 @@ def serve(
 
     settings = _settings(ctx, config, host=host, port=port)
     _configure_logging(settings)
+    _stopping_is_success()
     uvicorn.run(
         create_app(runtime=Runtime(settings)),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through vocalis.kit.logs (JSON in production)
+        access_log=False,  # vocalis.access logs every request, with more
         proxy_headers=False,
         # SIGTERM: running requests get this long to finish, then are cancelled and refunded.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
+
+
+def _stopping_is_success() -> None:
+    """On SIGTERM or Ctrl-C uvicorn stops listening, lets running requests and streams finish
+    (for VOCALIS_SHUTDOWN_GRACE_SECONDS), hands back the inline worker's jobs, and then raises
+    the signal again for the handler it found. This is that handler: a server that stopped as
+    asked exits 0, as `vocalis worker` does, instead of dying of the signal; one that arrives
+    before uvicorn took over ends the process at once."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 @app.command()
@@ -181,23 +198,9 @@ async def _run_worker(settings: Settings, concurrency: int | None) -> None:
     _info(f"worker {runner.worker.worker_id} stopped")
 
 
-# uvicorn's loggers get their own handlers (inside uvicorn.run, after this) and do not propagate
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
-
-
 def _configure_logging(settings: Settings) -> None:
-    """Console logging in which no secret is written: a key a client put in the query string
-    (`?api_key=`) would otherwise sit in every access-log line."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness probes read the revision
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    redacting = RedactingFilter()
-    for handler in logging.getLogger().handlers:  # every record that propagates: vocalis.* etc.
-        handler.addFilter(redacting)
-    for name in UVICORN_LOGGERS:  # a logger's filter sees the records logged on it directly
-        logging.getLogger(name).addFilter(redacting)
+    """JSON lines in production, text in development, no secret in either (`vocalis.kit.logs`)."""
+    configure_logging(settings)
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -219,6 +222,74 @@ def db_upgrade(
 
     current = _run(settings, work)
     _info(f"database at revision {current}")
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The file to write the copy to.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Copy the SQLite database into PATH as one consistent snapshot, safe while servers and
+    workers keep writing. For PostgreSQL, prints the pg_dump command to use instead."""
+    from vocalis.kit.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_path
+
+    settings = _settings(ctx)
+    try:
+        source = sqlite_path(settings.database_url)
+        if source is None:
+            _fail(
+                "error: the database is PostgreSQL: back it up with pg_dump (its password from "
+                "PGPASSWORD or ~/.pgpass), e.g.\n  " + pg_dump_command(settings.database_url, path),
+                code=1,
+            )
+        result = backup_sqlite(source, path, force=force)
+    except BackupError as exc:
+        _fail(f"error: {exc}", code=1)
+    _info(f"backed up {result.source} to {result.target} ({result.size} bytes)")
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Print the effective configuration (secrets masked) and check what it names: the
+    configuration itself (production's rules included), the database and its migrations, the
+    storage path, the voices, Redis, Stripe and Resend. Exits 1 when a check fails."""
+    from vocalis.admin import doctor as checks
+    from vocalis.kit.redact import redact
+
+    try:
+        settings = load_settings(config or (ctx.obj or {}).get("config"), check=False)
+    except ConfigError as exc:
+        typer.echo(checks.Check("configuration", "FAIL", str(exc)).line())
+        raise typer.Exit(1) from None
+    problems = settings.problems()
+    try:
+        _check_plans(settings)
+    except ValueError as exc:
+        problems.append(redact(str(exc)))
+
+    typer.echo("Configuration:")
+    for line in checks.effective_configuration(settings):
+        typer.echo(f"  {line}")
+
+    async def work(runtime: Runtime) -> list[checks.Check]:
+        return await checks.run_checks(
+            settings,
+            problems=problems,
+            database=runtime.database,
+            make_engine=lambda: runtime.engine,
+        )
+
+    results = _run(settings, work)
+    typer.echo("Checks:")
+    for result in results:
+        typer.echo(f"  {result.line()}")
+    failed = sum(result.failed for result in results)
+    typer.echo(f"{failed} check(s) failed" if failed else "All checks passed.")
+    raise typer.Exit(1 if failed else 0)
 
 
 # --- accounts -----------------------------------------------------------------------------------

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,6 +27,8 @@ from vocalis.kit.redact import redact
 
 DEVELOPMENT_PEPPER = "vocalis-development-pepper-change-me"
 MIN_PEPPER_BYTES = 32
+MIN_METRICS_TOKEN_BYTES = 32
+DEVELOPMENT_MAIL_DOMAIN = "vocalis.local"
 DEFAULT_VOICE = "en_US-joe-medium"
 
 
@@ -33,15 +38,35 @@ class ConfigError(Exception):
     Its message is safe to print: it never quotes a secret or a URL's password."""
 
 
+class SettingsProblems(ValueError):
+    """Settings that do not work together, or are unsafe in production: every one of them,
+    one sentence each, so that an operator fixes them all in one go."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class Settings(BaseSettings):
     """Everything an operator can tune; every field has a working default."""
 
     model_config = SettingsConfigDict(env_prefix="VOCALIS_", extra="forbid", toml_file=None)
+    # False for `load_settings(check=False)`: `vocalis doctor` shows the problems, not a refusal
+    refuse_problems: ClassVar[bool] = True
 
-    env: Literal["development", "production"] = "development"
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production refuses to start with development secrets, a half-configured "
+        "Stripe or Resend, no https public URL, or SQLite (see `vocalis doctor`)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="json: one JSON object per line; text: human-readable; auto: json in "
+        "production, text in development",
+    )
 
     database_url: str = "sqlite+aiosqlite:///./data/vocalis.db"
     database_echo: bool = False
@@ -88,7 +113,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="external base URL (https://tts.example.com) for links in mail and "
-        "webhooks; http://HOST:PORT when unset",
+        "webhooks; http://HOST:PORT when unset; production needs an https:// one",
     )
     max_text_chars: int = Field(5000, ge=1, description="longest text of a synchronous request")
     spoken_text_factor: float = Field(
@@ -119,6 +144,26 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed",
+    )
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="addresses/CIDRs that may read GET /metrics without a token",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="a bearer token that may read GET /metrics from any address (production: "
+        f"at least {MIN_METRICS_TOKEN_BYTES} bytes)",
+    )
+    admin_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses/CIDRs the admin API (/admin/api/...) answers, judged on the "
+        "client's address (behind VOCALIS_TRUSTED_PROXIES, the one they forwarded); any other "
+        "gets 403 admin_address_forbidden before a key or login is read (empty: any address)",
+    )
+    allow_sqlite_in_production: bool = Field(
+        False,
+        description="let VOCALIS_ENV=production run on SQLite (one machine, one API process); "
+        "without it production refuses SQLite",
     )
 
     plans: dict[str, dict[str, Any]] = Field(
@@ -185,12 +230,20 @@ class Settings(BaseSettings):
     )
     login_window_seconds: int = Field(900, ge=1)
     resend_api_key: SecretStr | None = Field(
-        None, description="send mail through Resend; unset: mail goes to the log and a file"
+        None,
+        description="send mail through Resend; unset: mail goes to the log and a file. "
+        "Production refuses to start without it while VOCALIS_SIGNUP=open (people who sign up "
+        "could never get their confirmation link); with signup closed, mail (password resets, "
+        "usage alerts) goes to the log",
     )
     resend_api_base: str = Field(
         "https://api.resend.com", description="where the Resend API is (tests point it elsewhere)"
     )
-    mail_from: str = Field("Vocalis <no-reply@vocalis.local>", description="sender of all mail")
+    mail_from: str = Field(
+        f"Vocalis <no-reply@{DEVELOPMENT_MAIL_DOMAIN}>",
+        description="sender of all mail; with Resend in production, an address on a domain "
+        f"verified there (the development default's {DEVELOPMENT_MAIL_DOMAIN} is refused)",
+    )
     mail_retry_schedule: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [0, 10, 60, 300, 1800, 7200, 21600, 43200],
         description="seconds before each attempt to send a mail, comma-separated; the whole "
@@ -257,6 +310,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "trusted_proxies",
+        "metrics_allow",
+        "admin_allow",
         "webhook_retry_schedule",
         "mail_retry_schedule",
         "billing_retry_schedule",
@@ -268,7 +323,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("stripe_secret_key", "stripe_webhook_secret", "resend_api_key", mode="before")
+    @field_validator(
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "resend_api_key",
+        "metrics_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`VOCALIS_STRIPE_SECRET_KEY=` (an env file's blank line) means no key, not a blank one."""
@@ -281,7 +342,7 @@ class Settings(BaseSettings):
             raise ValueError("a retry schedule needs at least one delay, none negative")
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow", "admin_allow")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for network in value:
@@ -289,49 +350,119 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _stripe_whole(self) -> Settings:
-        """Billing needs both halves: the key to call Stripe, the secret to believe its events."""
+    def _coherent(self) -> Settings:
+        """Refuse settings that cannot work together or are unsafe in production: all of them
+        in one error (see `problems`)."""
+        problems = self.problems()
+        if problems and self.refuse_problems:
+            raise SettingsProblems(problems)
+        return self
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings as a whole, one sentence each; empty when none.
+
+        Billing needs both Stripe halves in any mode; production also needs real secrets, mail
+        that reaches people, an https address and a database meant for it. No sentence quotes
+        a secret."""
+        problems = []
         if (self.stripe_secret_key is None) != (self.stripe_webhook_secret is None):
-            raise ValueError(
+            problems.append(
                 "set VOCALIS_STRIPE_SECRET_KEY and VOCALIS_STRIPE_WEBHOOK_SECRET together "
                 "(or neither, for no billing)"
             )
-        return self
+        if self.env == "production":
+            problems += self._production_problems()
+        return problems
 
-    @model_validator(mode="after")
-    def _production_needs_real_secrets(self) -> Settings:
-        """A short or well-known pepper can be guessed, and with it every stored key hash
-        checked offline; so production refuses both (without ever echoing the value)."""
-        if self.env != "production":
-            return self
+    def _production_problems(self) -> list[str]:
+        problems = []
+        # A short or well-known pepper can be guessed, and with it every stored key hash
+        # checked offline (and every AI-generated marking forged).
         pepper = self.key_pepper.get_secret_value()
         if pepper == DEVELOPMENT_PEPPER:
-            raise ValueError(
+            problems.append(
                 "VOCALIS_KEY_PEPPER must be set to a secret value in production, not the "
                 "development default"
             )
-        if len(pepper.encode()) < MIN_PEPPER_BYTES:
-            raise ValueError(
+        elif len(pepper.encode()) < MIN_PEPPER_BYTES:
+            problems.append(
                 f"VOCALIS_KEY_PEPPER must be at least {MIN_PEPPER_BYTES} bytes in production; "
                 'make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
-        return self
+        token = self.metrics_token
+        if token is not None and len(token.get_secret_value().encode()) < MIN_METRICS_TOKEN_BYTES:
+            problems.append(
+                f"VOCALIS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_BYTES} bytes in "
+                "production (or unset: /metrics then answers only VOCALIS_METRICS_ALLOW)"
+            )
+        public = urlsplit(self.public_url or "")
+        if public.scheme != "https" or not public.hostname:
+            problems.append(
+                "VOCALIS_PUBLIC_URL must be the https:// address people reach this server at "
+                "in production (https://tts.example.com): links in mail and Stripe's return "
+                "pages point there, and login cookies are marked Secure only on an https one"
+            )
+        if self.resend_api_key is None:
+            if self.signup == "open":
+                problems.append(
+                    "VOCALIS_RESEND_API_KEY is not set: production would write mail to the log "
+                    "instead of sending it, and people who sign up would never get their "
+                    "confirmation link; set it, or VOCALIS_SIGNUP=closed if only the operator "
+                    "creates accounts"
+                )
+        else:
+            address = parseaddr(self.mail_from)[1]
+            domain = address.rpartition("@")[2].lower() if "@" in address else ""
+            if not domain:
+                problems.append(
+                    "VOCALIS_MAIL_FROM is not an email address ('Vocalis <no-reply@example.com>')"
+                )
+            elif domain == DEVELOPMENT_MAIL_DOMAIN or domain.endswith(
+                "." + DEVELOPMENT_MAIL_DOMAIN
+            ):
+                problems.append(
+                    f"VOCALIS_MAIL_FROM is the development sender (@{DEVELOPMENT_MAIL_DOMAIN}): "
+                    "set it to an address on a domain verified in Resend"
+                )
+        if _is_sqlite(self.database_url) and not self.allow_sqlite_in_production:
+            problems.append(
+                "VOCALIS_DATABASE_URL is SQLite: production wants PostgreSQL "
+                "(postgresql+asyncpg://…); to run one API process on one machine with SQLite, "
+                "set VOCALIS_ALLOW_SQLITE_IN_PRODUCTION=true"
+            )
+        return problems
 
 
-def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    """Build settings from every layer; `overrides` are CLI flags (None means "not given")."""
+def _is_sqlite(database_url: str) -> bool:
+    return database_url.split(":", 1)[0].split("+", 1)[0].strip().lower() == "sqlite"
+
+
+def load_settings(
+    config_file: Path | str | None = None, *, check: bool = True, **overrides: Any
+) -> Settings:
+    """Build settings from every layer; `overrides` are CLI flags (None means "not given").
+
+    `check=False` accepts settings that `Settings.problems` finds fault with (for `vocalis
+    doctor`, which lists them); values that are wrong in themselves are refused either way."""
     path = config_file or os.environ.get("VOCALIS_CONFIG") or None
     flags = {name: value for name, value in overrides.items() if value is not None}
+    base = Settings if check else UncheckedSettings
     if path is None:
-        return _build(Settings, flags)
+        return _build(base, flags)
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"configuration file not found: {path}")
 
-    class FileSettings(Settings):
+    class FileSettings(base):  # type: ignore[valid-type,misc]
         model_config = SettingsConfigDict(toml_file=path)
 
     return _build(FileSettings, flags)
+
+
+class UncheckedSettings(Settings):
+    """Settings whose `problems` are left for the caller to show."""
+
+    refuse_problems: ClassVar[bool] = False
 
 
 def _build(settings_cls: type[Settings], flags: dict[str, Any]) -> Settings:
@@ -351,7 +482,17 @@ def _describe(exc: ValidationError) -> str:
     quotes every setting, the pepper and the database URL's password included."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return redact("invalid settings: " + "; ".join(problems))
+        problems += _sentences(error)
+    if len(problems) == 1:
+        return redact(f"invalid settings: {problems[0]}")
+    listed = "".join(f"\n  - {problem}" for problem in problems)
+    return redact(f"invalid settings ({len(problems)} problems):{listed}")
+
+
+def _sentences(error: ErrorDetails) -> list[str]:
+    where = ".".join(str(part) for part in error["loc"])
+    original = (error.get("ctx") or {}).get("error")
+    if isinstance(original, SettingsProblems):
+        return list(original.problems)
+    message = error["msg"].removeprefix("Value error, ")
+    return [f"{where}: {message}" if where else message]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vocalis.engine import SpeechEngine, VoiceRegistry
     from vocalis.jobs.intake import JobIntake
     from vocalis.jobs.runner import JobRunner
+    from vocalis.kit.metrics import Metrics
     from vocalis.mail.delivery import MailDelivery
     from vocalis.storage.files import AudioStore
     from vocalis.synthesis.cache import SpeechCache
@@ -87,6 +88,21 @@ class Runtime:
             echo=self.settings.database_echo,
             connect_timeout=self.settings.database_connect_timeout_seconds,
         )
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This process's Prometheus metrics (GET /metrics). What the engine, the response cache
+        and the webhook dispatcher count is read when scraped, from those that were built."""
+        from vocalis.kit.metrics import Metrics
+
+        metrics = Metrics()
+        built = self.__dict__.get
+        metrics.watch(
+            engine=lambda: built("engine"),
+            cache=lambda: built("cache"),
+            webhooks=lambda: getattr(built("runner"), "dispatcher", None),
+        )
+        return metrics
 
     @cached_property
     def resolver(self) -> Resolver:
@@ -323,6 +339,7 @@ class Runtime:
         from vocalis.engine import SpeechEngine
         from vocalis.jobs.intake import JobIntake
         from vocalis.jobs.runner import JobRunner
+        from vocalis.kit.metrics import Metrics
         from vocalis.storage.files import AudioStore
         from vocalis.synthesis.cache import SpeechCache
         from vocalis.synthesis.service import SpeechService
@@ -351,6 +368,7 @@ class Runtime:
             JobRunner: self.runner,
             SpeechService: self.speech,
             JobIntake: self.jobs,
+            Metrics: self.metrics,
         }
         return parts
 

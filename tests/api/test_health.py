@@ -46,6 +46,21 @@ async def test_not_ready_until_the_database_is_migrated(
     assert response.headers["retry-after"]
 
 
+async def test_still_ready_while_a_newer_release_rolls_out(
+    make_settings: Callable[..., Settings], voices: VoiceRegistry, sqlite_url: str
+) -> None:
+    """`vocalis db upgrade` from the next release moves the database past this version's
+    newest migration: this process keeps serving (migrations are additive) until replaced,
+    rather than every old server leaving the load balancer at once."""
+    import sqlite3
+
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    response = await _readyz(make_settings(database_url=sqlite_url), voices)
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+
+
 async def test_not_ready_when_storage_is_not_writable(
     make_settings: Callable[..., Settings], voices: VoiceRegistry, sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -1,27 +1,70 @@
-"""What the admin routes depend on: an operator, by API key (`admin` scope) or by the web login
-of an operator's account (the dashboard's admin pages; state changes need its CSRF token)."""
+"""What the admin routes depend on: a client address the admin API answers (VOCALIS_ADMIN_ALLOW),
+then an operator, by API key (`admin` scope) or by the web login of an operator's account (the
+dashboard's admin pages; state changes need its CSRF token)."""
 
 from __future__ import annotations
 
+import ipaddress
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vocalis.accounts.deps import ApiKeyDoc, BearerDoc, KeyResolverDep, MaybeWebUser
+from vocalis.accounts.deps import KeyResolverDep, MaybeWebUser, takes_a_key
 from vocalis.accounts.service import Principal, Scope
-from vocalis.kit.errors import Forbidden
+from vocalis.kit.deps import SettingsDep
+from vocalis.kit.errors import AdminAddressForbidden, Forbidden
 from vocalis.usage.deps import LimiterDep, rate_limited
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _by_key = rate_limited(Scope.ADMIN)
 
 
+async def _from_allowed_address(request: Request, settings: SettingsDep) -> None:
+    """Refuse a client outside VOCALIS_ADMIN_ALLOW (empty: any address may ask) before any
+    credential is looked at: from elsewhere the admin API says nothing, not even whether a key
+    is valid. The address is the one the request middleware resolved (a trusted proxy's
+    X-Forwarded-For included)."""
+    if not settings.admin_allow:
+        return
+    address = getattr(request.state, "client_ip", None)
+    if not _within(address, _networks(tuple(settings.admin_allow))):
+        raise AdminAddressForbidden(
+            f"the admin API does not answer requests from {address or 'an unknown address'}"
+        )
+
+
+AdminAddress = Depends(_from_allowed_address)
+
+
+@cache
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def _within(address: str | None, networks: tuple[IPNetwork, ...]) -> bool:
+    """Whether `address` is in one of `networks`; an IPv4 client of a dual-stack socket
+    (::ffff:192.0.2.1) counts as its IPv4 address."""
+    if address is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        candidates.append(ip.ipv4_mapped)
+    return any(candidate in network for candidate in candidates for network in networks)
+
+
+@takes_a_key
 async def _operator(
     request: Request,
+    _address: Annotated[None, AdminAddress],  # first: before the session or the key is read
     keys: KeyResolverDep,
     limiter: LimiterDep,
     caller: MaybeWebUser,
-    bearer_doc: BearerDoc,
-    header_doc: ApiKeyDoc,
 ) -> Principal:
     """A request carrying a key is judged by its key alone; otherwise by the session."""
     has_key = "authorization" in request.headers or "x-api-key" in request.headers

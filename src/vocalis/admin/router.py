@@ -21,7 +21,7 @@ from vocalis.accounts.schemas import (
 )
 from vocalis.accounts.service import AccountLimits, Principal, billing_period
 from vocalis.admin import service
-from vocalis.admin.deps import Admin
+from vocalis.admin.deps import Admin, AdminAddress
 from vocalis.admin.schemas import AuditOut, BillingEventOut, PlatformStats
 from vocalis.admin.service import Actor
 from vocalis.billing.deps import PlansDep
@@ -37,7 +37,8 @@ from vocalis.usage.router import Days
 from vocalis.usage.schemas import UsageSummary
 from vocalis.usage.service import platform_stats, usage_summary
 
-router = APIRouter(prefix="/admin/api", tags=["admin"])
+# Every admin route, with or without a credential, first checks the client's address.
+router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[AdminAddress])
 
 
 KEY_ID_PREFIX = "key_"  # an API key's id; a web login's principal carries its session's id

@@ -1,9 +1,14 @@
-"""The one place errors become HTTP responses: `{"detail": "...", "code": "..."}`, never a trace."""
+"""The one place errors become HTTP responses: `{"detail": "...", "code": "..."}`, never a trace.
+
+Each handler also leaves the code in the request's state (`error_code`), where the request
+middleware finds it: refusals (429) are counted by it, and the access log names it.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,26 +66,32 @@ def error_response(
     return JSONResponse({"detail": detail, "code": code, **extra}, status_code, headers=headers)
 
 
-async def _vocalis_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _vocalis_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VocalisError)
+    request.state.error_code = exc.code
     return JSONResponse(exc.body(), exc.status_code, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
+    status, detail, code = _invalid(request, exc.errors())
+    request.state.error_code = code
+    return error_response(status, detail, code)
+
+
+def _invalid(request: Request, errors: Sequence[Any]) -> tuple[int, str, str]:
     if any(error["type"] == "json_invalid" for error in errors):
-        return error_response(400, "request body is not valid JSON", "invalid_json")
+        return 400, "request body is not valid JSON", "invalid_json"
     content_type = request.headers.get("content-type", "")
     if request.method in _BODY_METHODS and not _is_json(content_type):
         if any(tuple(error["loc"]) == ("body",) for error in errors):
             detail = "request body must be JSON, sent with 'Content-Type: application/json'"
-            return error_response(415, detail, "unsupported_media_type")
+            return 415, detail, "unsupported_media_type"
     messages = [f"{_field_path(error['loc'])}: {error['msg']}" for error in errors]
     first = errors[0] if errors else {"loc": (), "type": ""}
     field = str(first["loc"][-1]) if first["loc"] else ""
     code = "unknown_field" if first["type"] == "extra_forbidden" else _FIELD_CODES.get(field)
-    return error_response(422, "; ".join(messages), code or "validation_error")
+    return 422, "; ".join(messages), code or "validation_error"
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -88,6 +99,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 400 and "json" in request.headers.get("content-type", ""):
         code = "invalid_json"  # FastAPI's answer to a body that is not even UTF-8 text
+    request.state.error_code = code
     return error_response(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
 
@@ -130,6 +142,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         type(exc).__name__,
         getattr(exc, "orig", None) or exc,
     )
+    request.state.error_code = "database_unavailable"
     return error_response(
         503,
         "the database is unavailable; try again shortly",
@@ -142,6 +155,7 @@ async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
     """Something the request waited on gave up (a database host that stopped answering makes
     the driver raise this, not a connection error): unavailable for now, not a bug."""
     log.warning("timed out in %s %s", request.method, request.url.path, exc_info=exc)
+    request.state.error_code = "timed_out"
     return error_response(
         503,
         "the server could not finish in time; try again shortly",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vocalis.engine import SpeechEngine
 from vocalis.kit.db import Database
 from vocalis.kit.deps import DatabaseDep, SettingsDep
-from vocalis.kit.migrations import current_revision, head_revision
+from vocalis.kit.migrations import current_revision, head_revision, is_known_revision
 from vocalis.synthesis.deps import EngineDep
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,10 @@ async def _check_database(database: Database) -> str:
         log.warning("readiness: database unreachable: %s", exc)
         return "unreachable"
     if revision != head_revision():
+        if revision is not None and not is_known_revision(revision):
+            # A newer release migrated it and is rolling out; its migrations are additive, so
+            # this process keeps serving until it is replaced.
+            return "ok"
         return "not migrated: run 'vocalis db upgrade'"
     return "ok"
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, last-resort error rendering, request body limits."""
+"""Pure ASGI middleware: request ids, last-resort error rendering, request metrics and the access
+log, request body limits."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import ipaddress
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vocalis.kit.ids import request_label
+from vocalis.kit.logs import ACCESS_LOGGER, FIELDS, IN_MESSAGE, key_label
+from vocalis.kit.metrics import METHODS, OTHER_METHOD, UNMATCHED_ROUTE, Metrics
+from vocalis.kit.redact import UNREDACTED, redact
 
 log = logging.getLogger("vocalis.http")
+access_log = logging.getLogger(ACCESS_LOGGER)
+_IN_THE_MESSAGE = frozenset(("method", "route", "status", "latency_ms"))
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -26,16 +33,27 @@ class RequestContextMiddleware:
     - an id, echoed as `X-Request-Id` (a client may send its own: letters, digits, `._-`, ≤ 64);
     - the client's address (`X-Forwarded-For` is believed only from `trusted_proxies`);
     - `response_headers` that dependencies add (rate limits) even to error responses.
+
+    When the response has gone out it counts the request in `metrics` (by route template and
+    status; a 429 by its error code, which the error handlers leave in `state["error_code"]`;
+    the audio a synthesis answered) and logs it, once, on `vocalis.access`.
     """
 
-    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: list[str] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.app = app
         self.trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies or []]
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         request_id = _request_id(scope)
         state = scope.setdefault("state", {})
         state.update(
@@ -44,11 +62,13 @@ class RequestContextMiddleware:
             response_headers={},
         )
         started = False
+        status = 500
 
         async def send_with_context(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 extra = {b"x-request-id": request_id.encode()} | {
                     name.lower().encode(): value.encode()
                     for name, value in state["response_headers"].items()
@@ -68,6 +88,7 @@ class RequestContextMiddleware:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
+            state["error_code"] = "shutting_down"
             await _send_json(
                 send_with_context,
                 503,
@@ -80,11 +101,76 @@ class RequestContextMiddleware:
             )
             if started:
                 raise
+            state["error_code"] = "internal_error"
             await _send_json(
                 send_with_context,
                 500,
                 {"detail": "internal server error", "code": "internal_error"},
             )
+        finally:
+            self._finished(scope, state, status, time.perf_counter() - began)
+
+    def _finished(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+        """Count the request and log it: O(1), after its response has gone out."""
+        route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+        usage = state.get("usage")
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.request(scope["method"], route, status, seconds)
+            if status == 429:
+                metrics.refused(state.get("error_code"))
+            if usage and usage.get("audio_ms"):
+                voice = usage.get("voice") or "unknown"
+                metrics.spoke(voice, usage.get("characters", 0), usage["audio_ms"])
+        if access_log.isEnabledFor(logging.INFO):
+            _log_access(scope, state, route, status, seconds, usage or {})
+
+
+def _log_access(
+    scope: Scope,
+    state: dict[str, Any],
+    route: str,
+    status: int,
+    seconds: float,
+    usage: dict[str, Any],
+) -> None:
+    """One line per request: who asked what, how it ended, and what it cost; never the text, a
+    key or a token. Every value is one the server chose or checked (the route template, not the
+    path; a known method or OTHER; ids; numbers), so the line skips the redacting filter, and
+    the logger's search for its caller: it is written for every request."""
+    principal = state.get("principal")
+    method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+    latency_ms = round(seconds * 1000, 1)
+    fields: dict[str, Any] = {
+        "request_id": state.get("request_id"),
+        "method": method,
+        "route": route,
+        "status": status,
+        "latency_ms": latency_ms,
+        "client_ip": state.get("client_ip"),
+        "account_id": principal.account_id if principal is not None else None,
+        "key": key_label(principal.key_id) if principal is not None else None,
+        "characters": usage.get("characters", 0),
+        "audio_seconds": usage.get("audio_ms", 0) / 1000,
+    }
+    if "voice" in usage:
+        fields["voice"] = usage["voice"]
+    if "cache_hit" in usage:
+        fields["cache_hit"] = usage["cache_hit"]
+    code = state.get("error_code")
+    if code is not None:
+        fields["error"] = code
+    record = access_log.makeRecord(
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %d %.1f ms",
+        (method, route, status, latency_ms),
+        None,
+        extra={FIELDS: fields, IN_MESSAGE: _IN_THE_MESSAGE, UNREDACTED: True},
+    )
+    access_log.handle(record)
 
 
 class BodyLimitMiddleware:
@@ -165,7 +251,9 @@ def _parses(address: str) -> bool:
 
 def _request_id(scope: Scope) -> str:
     given = _header(scope, REQUEST_ID_HEADER.encode())
-    if given and _CLIENT_REQUEST_ID.fullmatch(given):
+    # Echoed and logged as it is: one that looks like a secret (a key sent here by mistake) is
+    # replaced rather than written to a log line.
+    if given and _CLIENT_REQUEST_ID.fullmatch(given) and redact(given) == given:
         return given
     return request_label()
 

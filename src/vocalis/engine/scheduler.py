@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +70,16 @@ class SpokenSentence:
     samples: np.ndarray
 
 
+@dataclass
+class VoiceWork:
+    """What one voice has done since start: plain counters that metrics read when asked."""
+
+    syntheses: int = 0  # texts begun
+    pieces: int = 0  # inference calls finished
+    inference_seconds: float = 0.0
+    audio_seconds: float = 0.0  # produced, pauses included
+
+
 @dataclass(frozen=True)
 class SpeechAudio:
     samples: np.ndarray  # mono float32 in [-1, 1]
@@ -102,6 +113,9 @@ class SpeechEngine:
         self.concurrency = 0
         self.load_error: str | None = None
         self.in_flight = 0  # sentences being synthesized right now
+        self.waiting = 0  # sentences waiting for an inference slot
+        self.busy_seconds = 0.0  # slot-seconds spent on inference since start
+        self.work: dict[str, VoiceWork] = {}  # by voice id
         self.sentences_spoken = 0  # since start: lets tests and metrics watch progress
         self.texts_prepared = 0  # since start: normalization is work a refusal should not cost
         self._counting = threading.Lock()  # `prepare` runs in threads
@@ -194,21 +208,37 @@ class SpeechEngine:
         assert self._semaphore is not None
         rate = prepared.voice.sample_rate
         pause = np.zeros(round(rate * self._pause_seconds / speed), dtype=np.float32)
+        semaphore = self._semaphore
+        work = self.work.get(prepared.voice.id)
+        if work is None:
+            work = self.work[prepared.voice.id] = VoiceWork()
+        work.syntheses += 1
         for index, sentence in enumerate(prepared.sentences):
-            async with self._semaphore:
-                self.in_flight += 1
-                try:
-                    samples = await self._infer(prepared.voice.id, sentence, speed)
-                except VocalisError:
-                    raise
-                except Exception as exc:
-                    log.exception("inference failed for voice %s", prepared.voice.id)
-                    raise SynthesisFailed("speech synthesis failed") from exc
-                finally:
-                    self.in_flight -= 1
+            self.waiting += 1
+            try:
+                await semaphore.acquire()
+            finally:
+                self.waiting -= 1
+            self.in_flight += 1
+            began = time.perf_counter()
+            try:
+                samples = await self._infer(prepared.voice.id, sentence, speed)
+            except VocalisError:
+                raise
+            except Exception as exc:
+                log.exception("inference failed for voice %s", prepared.voice.id)
+                raise SynthesisFailed("speech synthesis failed") from exc
+            finally:
+                elapsed = time.perf_counter() - began
+                self.busy_seconds += elapsed
+                work.inference_seconds += elapsed
+                self.in_flight -= 1
+                semaphore.release()
             self.sentences_spoken += 1
+            work.pieces += 1
             if index and len(pause) and ends_a_sentence(prepared.sentences[index - 1]):
                 samples = np.concatenate((pause, samples))  # not within a cut-up sentence
+            work.audio_seconds += len(samples) / rate
             yield SpokenSentence(index, sentence, samples)
 
     async def _infer(self, voice_id: str, sentence: str, speed: float) -> np.ndarray:

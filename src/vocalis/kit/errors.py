@@ -75,3 +75,9 @@ class TooManyRequests(VocalisError):
 class ServiceUnavailable(VocalisError):
     status_code = 503
     code = "service_unavailable"
+
+
+class AdminAddressForbidden(Forbidden):
+    """The admin API answers only the networks in VOCALIS_ADMIN_ALLOW."""
+
+    code = "admin_address_forbidden"

@@ -38,6 +38,17 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@cache
+def is_known_revision(revision: str) -> bool:
+    """Whether this version's migrations include `revision` (False: a newer release made it)."""
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the database behind `engine`, on its own connection: safe in a running loop."""
     async with _migrating(engine) as conn:

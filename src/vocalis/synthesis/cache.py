@@ -55,10 +55,16 @@ class SpeechCache:
         )
         self._index: OrderedDict[str, int] = OrderedDict()  # key -> bytes on disk, oldest first
         self.total_bytes = 0
+        self.hits = 0  # lookups answered, since start (read by metrics)
+        self.misses = 0  # lookups not answered (none while the cache is off)
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
+
+    @property
+    def entries(self) -> int:
+        return len(self._index)
 
     async def load(self) -> None:
         """Rebuild the index from the files (least recently written first)."""
@@ -79,19 +85,25 @@ class SpeechCache:
         return found
 
     async def get(self, key: str) -> CachedSpeech | None:
+        """The entry, or None; counted as a hit or a miss (`get_hot` alone counts nothing)."""
         if key not in self._index:
+            if self.enabled:
+                self.misses += 1
             return None
         hot = self.get_hot(key)
         if hot is not None:
+            self.hits += 1
             return hot
         try:
             found = await asyncio.to_thread(self._read, key)
         except (OSError, ValueError, KeyError):  # evicted meanwhile, or a damaged entry
             self._forget(key)
+            self.misses += 1
             return None
         if key in self._index:
             self._index.move_to_end(key)
             self._hot.put(key, found)
+        self.hits += 1
         return found
 
     async def put(self, key: str, speech: CachedSpeech) -> None:

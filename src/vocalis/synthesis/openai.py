@@ -95,6 +95,7 @@ class OpenAIErrorsRoute(APIRoute):
             try:
                 return await handle(request)
             except VocalisError as exc:
+                request.state.error_code = exc.code  # counted (429s) and logged by the middleware
                 status = 400 if exc.status_code == 422 else exc.status_code
                 return openai_error(status, exc.detail, exc.code, headers=exc.headers)
             except RequestValidationError as exc:

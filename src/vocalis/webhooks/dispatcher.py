@@ -106,6 +106,9 @@ class WebhookDispatcher:
         self._in_flight: dict[asyncio.Task[None], WebhookDelivery] = {}
         self._busy: Counter[str] = Counter()  # deliveries in flight, by destination
         self._busy_accounts: Counter[str] = Counter()  # and by account
+        # Attempts by how they ended, since start (read by metrics): delivered, retrying,
+        # failed (the schedule is used up), abandoned (the receiver answered 410).
+        self.outcomes: Counter[str] = Counter()
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -252,13 +255,17 @@ class WebhookDispatcher:
                 "lease_expires_at": None,
             }
             if outcome.delivered:
+                ended = "delivered"
                 values |= {"status": "succeeded", "finished_at": now}
             elif outcome.gone:
+                ended = "abandoned"
                 values |= {"status": "abandoned", "finished_at": now}
                 await _abandon_others(session, delivery, now)
             elif delivery.attempts >= len(self._schedule):
+                ended = "failed"
                 values |= {"status": "failed", "finished_at": now}
             else:
+                ended = "retrying"
                 delay = _jittered(self._schedule[delivery.attempts])
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
@@ -272,6 +279,7 @@ class WebhookDispatcher:
                 .where(WebhookDelivery.status.in_(settled))
                 .values(**values)
             )
+        self.outcomes[ended] += 1
         if not outcome.delivered:
             log.info(
                 "webhook %s attempt %d to %s: %s",
