@@ -4,6 +4,7 @@ log, request body limits."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import logging
@@ -46,7 +47,9 @@ class RequestContextMiddleware:
         metrics: Metrics | None = None,
     ) -> None:
         self.app = app
-        self.trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies or []]
+        self.trusted = tuple(
+            ipaddress.ip_network(net, strict=False) for net in trusted_proxies or []
+        )
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -219,12 +222,12 @@ class BodyLimitMiddleware:
         await _send_json(send, 413, {"detail": detail, "code": "payload_too_large"})
 
 
-def client_address(scope: Scope, trusted: list[IPNetwork]) -> str | None:
+def client_address(scope: Scope, trusted: tuple[IPNetwork, ...]) -> str | None:
     """The peer address, or, when the peer is a trusted proxy, the nearest untrusted address in
     `X-Forwarded-For` (read right to left, since proxies append)."""
     peer = scope.get("client")
     address = peer[0] if peer else None
-    if address is None or not _is_trusted(address, trusted):
+    if address is None or not trusted or not _is_trusted(address, trusted):
         return address
     forwarded = _header(scope, b"x-forwarded-for") or ""
     for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
@@ -233,7 +236,8 @@ def client_address(scope: Scope, trusted: list[IPNetwork]) -> str | None:
     return address
 
 
-def _is_trusted(address: str, trusted: list[IPNetwork]) -> bool:
+@functools.lru_cache(maxsize=4096)  # on every request: the same few proxies, clients that return
+def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
