@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -327,6 +328,26 @@ def test_backup_copies_the_sqlite_database_and_never_overwrites_by_accident(
         env={**env, "VOCALIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'none.db'}"},
     )  # fmt: skip
     assert missing.exit_code == 1 and "there is no database at" in missing.stderr
+
+
+def test_backup_refuses_a_target_it_cannot_or_must_not_write(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A clear message and exit 1, never a traceback; and --force replaces only a file (not a
+    pipe or a device someone pointed it at)."""
+    _ok(["db", "upgrade"], env)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    forced = runner.invoke(app, ["db", "backup", str(pipe), "--force"], env=env)
+    assert forced.exit_code == 1 and "not a regular file" in forced.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still a pipe
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root may write anywhere: use a place nobody can
+        locked = Path("/proc")
+    refused = runner.invoke(app, ["db", "backup", str(locked / "copy.db")], env=env)
+    assert refused.exit_code == 1 and "cannot write" in refused.stderr
+    assert "Traceback" not in refused.output
 
 
 def test_backup_is_one_consistent_snapshot_while_another_process_writes(

@@ -270,3 +270,19 @@ def test_configuration_errors_never_show_passwords_or_secrets(
     assert "s3cret" not in message and "hunter2" not in message and "tiny-pepper" not in message
     assert error.value.__cause__ is None and error.value.__suppress_context__  # nor a traceback
     assert says in message  # it still says what is wrong
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("not a url", "is not a database URL"),
+        ("postgresql+asyncpg://vocalis:s3cret-pw@db:fivefour/tts", "is not a database URL"),
+        ("mysql+aiomysql://vocalis:s3cret-pw@db/tts", "names a mysql database"),
+    ],
+)
+def test_a_database_url_vocalis_cannot_use_is_refused_without_quoting_it(
+    url: str, said: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"VOCALIS_DATABASE_URL {said}") as error:
+        load_settings(database_url=url)
+    assert "s3cret-pw" not in str(error.value)

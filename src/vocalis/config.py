@@ -342,6 +342,28 @@ class Settings(BaseSettings):
             raise ValueError("a retry schedule needs at least one delay, none negative")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        """A URL SQLAlchemy can read, of a database Vocalis runs on (never quoting it: it may
+        hold a password)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "VOCALIS_DATABASE_URL is not a database URL (e.g. "
+                "sqlite+aiosqlite:///./data/vocalis.db or postgresql+asyncpg://user@host/db)"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"VOCALIS_DATABASE_URL names a {backend} database; Vocalis runs on SQLite or "
+                "PostgreSQL"
+            )
+        return value
+
     @field_validator("trusted_proxies", "metrics_allow", "admin_allow")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
@@ -434,7 +456,9 @@ class Settings(BaseSettings):
 
 
 def _is_sqlite(database_url: str) -> bool:
-    return database_url.split(":", 1)[0].split("+", 1)[0].strip().lower() == "sqlite"
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).get_backend_name() == "sqlite"
 
 
 def load_settings(

@@ -26,15 +26,24 @@ async def credit_rows(app: Any) -> list[QuotaReservation]:
         return [row for row in rows if is_credit_row(row.id)]
 
 
-async def reserved(app: Any) -> int:
-    """Characters the account holds reserved."""
+async def account_counter(app: Any, column: Any) -> int:
     async with app.state.runtime.database.session() as session:
         total = await session.scalar(
-            select(func.coalesce(func.sum(UsagePeriod.chars_reserved), 0)).where(
+            select(func.coalesce(func.sum(column), 0)).where(
                 UsagePeriod.key_id == ""  # the account's own rows
             )
         )
     return int(total)
+
+
+async def reserved(app: Any) -> int:
+    """Characters the account holds reserved."""
+    return await account_counter(app, UsagePeriod.chars_reserved)
+
+
+async def used(app: Any) -> int:
+    """Characters the account has used (settled)."""
+    return await account_counter(app, UsagePeriod.chars_used)
 
 
 async def miss_then_hits(
@@ -68,12 +77,14 @@ async def test_hits_are_paid_from_a_block_and_settle_to_the_exact_total(
     (key,) = (await client.get("/v1/keys", headers=headers)).json()
     assert key["period_chars_used"] == 410
 
-    await client.get("/v1/usage", headers=headers)  # a report: every block given back
+    await client.get("/v1/usage", headers=headers)  # a report: what the block spent is settled
 
-    assert await credit_rows(app) == []
-    assert await reserved(app) == 0
+    assert await used(app) == 410
+    (held,) = await credit_rows(app)
+    assert held.characters == 640 - 390 == await reserved(app)  # the rest is still the block's
     duration = int(first.headers["x-audio-duration-ms"])
-    assert await quota_counters(app) == (410, 41 * duration)
+    chars, audio_ms = await quota_counters(app)
+    assert chars == 410 + held.characters and audio_ms == 41 * duration + held.audio_ms
 
 
 async def test_concurrent_hits_near_the_limit_stop_exactly_at_it(
@@ -141,25 +152,51 @@ async def test_a_stalled_processs_block_is_swept_back_and_records_no_request(
     make_key_for: Callable[..., Any],
 ) -> None:
     """A process that stops renewing its block's lease (it died, or hung) loses it: another
-    process's sweep gives the unsettled part back, and no request is recorded for it."""
+    process's sweep gives the unsettled part back, and no request is recorded for it; the
+    stalled process, if it wakes, stops spending from the lost block."""
     settings = make_settings(database_url=database_url)
     stalled_clock, other_clock = ManualClock(), ManualClock()
     async with running_app(settings, voices, stalled_clock) as stalled:
         async with client_for(stalled) as client:
             headers = {"X-API-Key": await make_key_for(stalled, char_limit=100_000)}
             await miss_then_hits(client, headers, 3)
-        for _ in range(50):  # the batch that settles the block's two hits
-            if await reserved(stalled) == (await credit_rows(stalled))[0].characters == 620:
-                break
-            await asyncio.sleep(0.1)
-        async with running_app(settings, voices, other_clock) as other:
-            other_clock.advance(timedelta(minutes=5))
-            await other.state.runtime.meter.sweep()
+            await client.get("/v1/usage", headers=headers)  # settles the block's two hits
+            assert await used(stalled) == 40 and (await credit_rows(stalled))[0].characters == 620
+            async with running_app(settings, voices, other_clock) as other:
+                other_clock.advance(timedelta(minutes=5))
+                await other.state.runtime.meter.sweep()
 
-            assert await credit_rows(other) == []
-            assert await reserved(other) == 0
-            chars, _ = await quota_counters(other)
-            assert chars == 40  # the miss and three hits; what the block only held went back
-            async with other.state.runtime.database.session() as session:
-                outcomes = set(await session.scalars(select(UsageEvent.outcome)))
-            assert "interrupted" not in outcomes
+                assert await credit_rows(other) == []
+                assert await reserved(other) == 0
+                chars, _ = await quota_counters(other)
+                assert chars == 40  # the miss and three hits; what the block only held went back
+                async with other.state.runtime.database.session() as session:
+                    outcomes = set(await session.scalars(select(UsageEvent.outcome)))
+                assert "interrupted" not in outcomes
+
+            # The stalled process wakes up: the batch after its next hit finds the block gone,
+            # and from then on its hits are paid again (that one hit went unpaid).
+            await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+            await client.get("/v1/usage", headers=headers)
+            for _ in range(5):
+                await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+            await client.get("/v1/usage", headers=headers)
+            assert await used(stalled) == 40 + 50
+
+
+async def test_another_accounts_report_leaves_the_block_in_place(
+    app: Any, client: httpx.AsyncClient, make_key: Callable[..., Any]
+) -> None:
+    """Reports settle what blocks spent; they do not give every account's block back (the
+    next hits of each would then wait for a new one)."""
+    headers = {"X-API-Key": await make_key(char_limit=100_000)}
+    other = {"X-API-Key": await make_key("other@example.com")}
+    await miss_then_hits(client, headers, 3)
+    (before,) = await credit_rows(app)
+
+    assert (await client.get("/v1/usage", headers=other)).status_code == 200
+    hit = await client.post("/v1/tts", json={"text": TEN_CHARACTERS}, headers=headers)
+    assert hit.headers["x-cache"] == "HIT"
+    (after,) = await credit_rows(app)
+
+    assert after.id == before.id

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vocalis.accounts.keys import display_prefix, generate_api_key, hash_api_key, is_well_formed
 from vocalis.accounts.models import Account, ApiKey
 from vocalis.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from vocalis.kit.networks import IPNetwork, within
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 ACCOUNT_STATUSES = ("active", "suspended")
 DELETED = "deleted"  # what erasure leaves: the row keeps the books, nobody can use it
 
@@ -56,15 +57,7 @@ class Principal:
         return self.allowed_voices is None or voice_id in self.allowed_voices
 
     def may_connect_from(self, address: str | None) -> bool:
-        if self.allowed_networks is None:
-            return True
-        if address is None:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.allowed_networks)
+        return self.allowed_networks is None or within(address, self.allowed_networks)
 
 
 # --- accounts -----------------------------------------------------------------------------------

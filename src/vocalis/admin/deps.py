@@ -4,8 +4,6 @@ dashboard's admin pages; state changes need its CSRF token)."""
 
 from __future__ import annotations
 
-import ipaddress
-from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,9 +12,8 @@ from vocalis.accounts.deps import KeyResolverDep, MaybeWebUser, takes_a_key
 from vocalis.accounts.service import Principal, Scope
 from vocalis.kit.deps import SettingsDep
 from vocalis.kit.errors import AdminAddressForbidden, Forbidden
+from vocalis.kit.networks import networks, within
 from vocalis.usage.deps import LimiterDep, rate_limited
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _by_key = rate_limited(Scope.ADMIN)
 
@@ -29,33 +26,13 @@ async def _from_allowed_address(request: Request, settings: SettingsDep) -> None
     if not settings.admin_allow:
         return
     address = getattr(request.state, "client_ip", None)
-    if not _within(address, _networks(tuple(settings.admin_allow))):
+    if not within(address, networks(tuple(settings.admin_allow))):
         raise AdminAddressForbidden(
             f"the admin API does not answer requests from {address or 'an unknown address'}"
         )
 
 
 AdminAddress = Depends(_from_allowed_address)
-
-
-@cache
-def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
-
-
-def _within(address: str | None, networks: tuple[IPNetwork, ...]) -> bool:
-    """Whether `address` is in one of `networks`; an IPv4 client of a dual-stack socket
-    (::ffff:192.0.2.1) counts as its IPv4 address."""
-    if address is None:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    candidates = [ip]
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        candidates.append(ip.ipv4_mapped)
-    return any(candidate in network for candidate in candidates for network in networks)
 
 
 @takes_a_key

@@ -230,7 +230,7 @@ async def check_resend(settings: Settings, timeout: float) -> Check:
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.get(f"{base}/domains", headers=headers)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:  # unreachable, or no URL
         return Check(name, "FAIL", f"no answer from {shown} ({type(exc).__name__})")
     body = _json_of(response)
     if response.status_code in (401, 403) and body.get("name") == "restricted_api_key":

@@ -18,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
 from datetime import datetime
-from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -37,6 +35,7 @@ from vocalis.kit.db import Database
 from vocalis.kit.deps import ClockDep, DatabaseDep, SettingsDep, provided
 from vocalis.kit.errors import Forbidden, Unauthorized
 from vocalis.kit.metrics import CONTENT_TYPE, Metrics, QueueFigures
+from vocalis.kit.networks import networks, within
 from vocalis.mail.models import OutboundMail
 from vocalis.webhooks.models import WebhookDelivery
 
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 MetricsDep = Annotated[Metrics, Depends(provided(Metrics))]
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DATABASE_SECONDS = 2.0  # a scrape answers without the database's figures rather than hang
 UNSETTLED_WEBHOOKS = ("pending", "delivering")
 GIVEN_UP_WEBHOOKS = ("failed", "abandoned")
@@ -76,7 +74,7 @@ def authorize(request: Request, settings: Settings) -> None:
     """An allowed address needs nothing more; from elsewhere the token must be presented and
     right (401 when it is wrong, 403 when there is none, or none is configured)."""
     address = getattr(request.state, "client_ip", None)
-    if _within(address, _networks(tuple(settings.metrics_allow))):
+    if within(address, networks(tuple(settings.metrics_allow))):
         return
     token = settings.metrics_token
     presented = _bearer(request.headers.get("authorization"))
@@ -102,25 +100,6 @@ def _same(presented: str, expected: str) -> bool:
     return hmac.compare_digest(
         hashlib.sha256(presented.encode()).digest(), hashlib.sha256(expected.encode()).digest()
     )
-
-
-@cache
-def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
-
-
-def _within(address: str | None, networks: tuple[IPNetwork, ...]) -> bool:
-    """Whether `address` is in one of `networks`; an IPv4 client of a dual-stack socket
-    (::ffff:127.0.0.1) counts as its IPv4 address."""
-    if address is None:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
 
 
 async def queue_figures(database: Database, now: datetime) -> QueueFigures | None:

@@ -17,12 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vocalis.kit.ids import request_label
 from vocalis.kit.logs import ACCESS_LOGGER, FIELDS, IN_MESSAGE, key_label
 from vocalis.kit.metrics import METHODS, OTHER_METHOD, UNMATCHED_ROUTE, Metrics
+from vocalis.kit.networks import IPNetwork, is_address, within
 from vocalis.kit.redact import UNREDACTED, redact
 
 log = logging.getLogger("vocalis.http")
 access_log = logging.getLogger(ACCESS_LOGGER)
 _IN_THE_MESSAGE = frozenset(("method", "route", "status", "latency_ms"))
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 REQUEST_ID_HEADER = "x-request-id"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
@@ -227,30 +227,18 @@ def client_address(scope: Scope, trusted: tuple[IPNetwork, ...]) -> str | None:
     `X-Forwarded-For` (read right to left, since proxies append)."""
     peer = scope.get("client")
     address = peer[0] if peer else None
-    if address is None or not trusted or not _is_trusted(address, trusted):
+    if address is None or not trusted or not _peer_trusted(address, trusted):
         return address
     forwarded = _header(scope, b"x-forwarded-for") or ""
     for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
-        if not _is_trusted(hop, trusted):
-            return hop if _parses(hop) else address
+        if not within(hop, trusted):
+            return hop if is_address(hop) else address
     return address
 
 
-@functools.lru_cache(maxsize=4096)  # on every request: the same few proxies, clients that return
-def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
-
-
-def _parses(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
+@functools.lru_cache(maxsize=1024)  # the socket's peer: the same few proxies, clients that return
+def _peer_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    return within(address, trusted)
 
 
 def _request_id(scope: Scope) -> str:

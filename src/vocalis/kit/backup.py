@@ -55,13 +55,18 @@ def backup_sqlite(source: Path, target: Path, *, force: bool = False) -> BackupR
         raise BackupError(f"{target} is a directory; give the backup's file name")
     if target.exists() and not force:
         raise BackupError(f"{target} exists; give --force to replace it")
+    if target.exists() and not target.is_file():
+        raise BackupError(f"{target} is not a regular file; a backup replaces only a file")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} does not exist")
     if target.exists() and target.resolve() == source.resolve():
         raise BackupError("the backup cannot replace the database itself")
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    # An empty file is an empty database; made first, so that the copy is private from the start.
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        # An empty file is an empty database; made first, so the copy is private from the start.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise BackupError(f"cannot write in {target.parent}: {exc.strerror}") from None
     try:
         with (
             closing(sqlite3.connect(source, timeout=SQLITE_BUSY_TIMEOUT_S)) as origin,
@@ -75,6 +80,8 @@ def backup_sqlite(source: Path, target: Path, *, force: bool = False) -> BackupR
         os.replace(partial, target)
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite could not copy {source}: {exc}") from None
+    except OSError as exc:
+        raise BackupError(f"cannot write {target}: {exc.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
     return BackupResult(source, target, target.stat().st_size)

@@ -5,15 +5,16 @@ account's quota ahead — reserved under the same conditional UPDATE as any char
 `QuotaReservation` row whose lease the process renews — and charges hits from it in memory:
 the hit is answered without waiting for the database. Each batch of the usage recorder moves
 what was spent from reserved to used, in the transaction that writes those hits' usage events;
-a block left idle, or of a period or limits no longer current, is given back whole, and so is
-every block when a report asks for exact figures (`UsageRecorder.flush`).
+a block left idle, or of a period or limits no longer current, is given back whole, and so are
+an account's blocks when a request of its would otherwise be refused for want of them.
 
 Exactness: a block never exceeds what the account and the key had left, so hits never spend
 beyond an allowance; a block is at most 1/`BLOCK_SHARE` of what remained, so near the limit
 blocks shrink until the last characters are charged one hit at a time. What a block holds
 unspent shows as reserved to others until it is given back (within `IDLE_SECONDS`). If the
 process dies, its blocks' leases run out and a sweep gives back what was not settled yet: the
-hits of the last batch (tens of milliseconds) go uncharged — a customer is never overcharged.
+hits of the last batch (tens of milliseconds) go uncharged — a customer is never overcharged. A
+process that stalled past its lease and finds its block swept drops the block at once.
 """
 
 from __future__ import annotations
@@ -227,12 +228,40 @@ class HitCredits:
         self._seen[charge.group] = (account, key)
         return credit
 
-    def settlements(self, *, release_all: bool = False) -> list[Settlement]:
+    def close(self, account_id: str | None = None) -> None:
+        """Stop spending from `account_id`'s blocks (every account's: None); the next batch
+        gives them back."""
+        for owner, credit in list(self._open.items()):
+            if account_id is None or credit.account_id == account_id:
+                del self._open[owner]
+                self._close(credit)
+
+    def adopt(self, charge: Charge, row_id: str, account: Counters, key: Counters) -> None:
+        """A block taken for a hit that was cancelled meanwhile: held like any other (and
+        given back when idle) unless the account and key have an open block already."""
+        if (charge.account_id, charge.key_id) in self._open:
+            self._close(
+                Credit(
+                    row_id=row_id,
+                    account_id=charge.account_id,
+                    key_id=charge.key_id,
+                    period_start=charge.period.start,
+                    allowance=charge.allowance,
+                    key_cap=charge.key_cap,
+                    block=Block(charge.characters, charge.audio_ms),
+                    account=account,
+                    key=key,
+                )
+            )
+            return
+        self.open(charge, row_id, Block(charge.characters, charge.audio_ms), account, key)
+
+    def settlements(self) -> list[Settlement]:
         """What the next batch writes: every block's spending since the last batch, and the
-        blocks to give back (idle ones; every one with `release_all`)."""
+        blocks to give back (closed ones, and those idle for `IDLE_SECONDS`)."""
         idle_since = time.monotonic() - IDLE_SECONDS
         for owner, credit in list(self._open.items()):
-            if release_all or credit.last_used < idle_since:
+            if credit.last_used < idle_since:
                 del self._open[owner]
                 self._close(credit)
         settlements = [
@@ -256,14 +285,20 @@ class HitCredits:
         ]
         return settlements
 
-    def settled(self, settlements: list[Settlement]) -> None:
-        """The batch holding `settlements` committed."""
+    def settled(self, settlements: list[Settlement], lost: list[str]) -> None:
+        """The batch holding `settlements` committed; the blocks of `lost` rows had been swept
+        (this process stalled past its lease), so nothing more may be spent from them."""
         for settlement in settlements:
             credit = settlement.credit
             credit.settled_chars += settlement.characters
             credit.settled_ms += settlement.audio_ms
-            if settlement.release and credit in self._closing:
+            if (settlement.release or credit.row_id in lost) and credit in self._closing:
                 self._closing.remove(credit)
+        if lost:
+            for owner, credit in list(self._open.items()):
+                if credit.row_id in lost:
+                    credit.closing = True
+                    del self._open[owner]
 
     def _close(self, credit: Credit | None) -> None:
         if credit is not None:
@@ -271,10 +306,11 @@ class HitCredits:
             self._closing.append(credit)
 
 
-def write_settlements(connection: Connection, settlements: list[Settlement]) -> None:
-    """Apply a batch's settlements in its transaction. A block whose row a sweep already gave
-    back (this process stalled past its lease) is left alone: its spending is lost, its quota
-    already returned whole."""
+def write_settlements(connection: Connection, settlements: list[Settlement]) -> list[str]:
+    """Apply a batch's settlements in its transaction; returns the rows found missing. A block
+    whose row a sweep already gave back (this process stalled past its lease) is left alone:
+    its spending is lost, its quota already returned whole."""
+    lost = []
     for settlement in settlements:
         credit = settlement.credit
         if settlement.release:
@@ -301,6 +337,7 @@ def write_settlements(connection: Connection, settlements: list[Settlement]) -> 
                 "spent from it were counted",
                 settlement.characters,
             )
+            lost.append(credit.row_id)
             continue
         for statement in settling(
             credit.account_id,
@@ -312,3 +349,4 @@ def write_settlements(connection: Connection, settlements: list[Settlement]) -> 
             settlement.audio_ms,
         ):
             connection.execute(statement)
+    return lost

@@ -197,7 +197,7 @@ class Meter:
             try:
                 return await self._reserve(principal, characters, audio_ms, hold)
             except QuotaExceeded:  # perhaps for want of what this process's blocks hold
-                await self._recorder.flush()  # gives every block back
+                await self._recorder.give_back(principal.account_id)
         return await self._reserve(principal, characters, audio_ms, hold)
 
     async def _reserve(
@@ -260,7 +260,8 @@ class Meter:
             except periods.Short:
                 if not self._recorder.credits.holds(principal.account_id):
                     raise
-                await self._recorder.flush()  # the blocks held here may be what it lacked
+                # The blocks held here may be what it lacked.
+                await self._recorder.give_back(principal.account_id)
                 account, key = await self._charge_hit(charge)
         except periods.Short as short:
             figures = await self.figures(principal)
@@ -513,7 +514,11 @@ class Meter:
         except TimeoutError:
             pass
         if self._recorder is not None:
-            await self._recorder.flush()  # what blocks of credit spent, before they are swept
+            try:  # settle what blocks of credit spent, before they are swept
+                async with asyncio.timeout(max(grace, 5.0)):
+                    await self._recorder.give_back()
+            except TimeoutError:
+                log.warning("could not settle the blocks of cache-hit credit in time")
         try:
             given_back = await self.sweep(own=True)
         except Exception:  # the database is gone: another process's sweep will do it

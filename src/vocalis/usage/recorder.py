@@ -8,9 +8,8 @@ hits costs one commit rather than one each, and no request's charge waits behind
 round trips (the convoy that made SQLite latencies of hundreds of milliseconds under load).
 Each charge is still all or nothing and exact (see `periods.take_each`). Most hits do not even
 wait for that: they are charged from a block of quota the process holds (`usage.credits`), and
-the batch settles what the blocks spent. `flush()` waits until everything queued so far is
-written and every block is given back, which reports call first so a caller sees its own latest
-requests exactly.
+every batch settles what the blocks spent. `flush()` waits until everything queued so far is
+written, which reports call first so a caller sees its own latest requests.
 """
 
 from __future__ import annotations
@@ -123,9 +122,15 @@ class UsageRecorder:
         self._enqueue(_Pending(charge, outcome, reservation))
         return await outcome
 
+    async def give_back(self, account_id: str | None = None) -> None:
+        """Give back the blocks of credit held for `account_id` (every account's: None), and
+        wait until they are."""
+        self.credits.close(account_id)
+        await self.flush()
+
     async def flush(self) -> None:
-        """Wait until everything queued before this call is written, and the blocks of credit
-        are settled and given back."""
+        """Wait until everything queued before this call is written (with what the blocks of
+        credit spent so far)."""
         if not self.running:  # nothing would write it; say what was lost rather than hang
             if self._queue:
                 log.warning("usage recorder not running; %d items unwritten", len(self._queue))
@@ -180,12 +185,11 @@ class UsageRecorder:
         records = [item for item in batch if isinstance(item, UsageRecord)]
         # A request that stopped waiting before its batch began is not charged.
         pending = [item for item in batch if isinstance(item, _Pending) and not item.outcome.done()]
-        release_all = any(isinstance(item, asyncio.Future) for item in batch)  # a flush
         self._records -= len(records)
         try:
             if pending:
                 try:
-                    await self._write(records, pending, release_all=release_all)
+                    await self._write(records, pending)
                     records = []
                 except Exception as error:
                     # Counted apart, so that a bad event cannot fail a charge (or the reverse).
@@ -193,7 +197,7 @@ class UsageRecorder:
                         "a batch of usage failed; counting its charges apart", exc_info=True
                     )
                     await self._charge_alone(pending, error)
-            await self._write_with_retries(records, release_all=release_all)
+            await self._write_with_retries(records)
         finally:
             for item in batch:
                 if isinstance(item, asyncio.Future) and not item.done():
@@ -210,15 +214,13 @@ class UsageRecorder:
                 if not item.outcome.done():
                     item.outcome.set_exception(first_error)
 
-    async def _write_with_retries(
-        self, batch: list[UsageRecord], *, release_all: bool = False
-    ) -> None:
+    async def _write_with_retries(self, batch: list[UsageRecord]) -> None:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             if not batch:
-                await self._settle_credits(release_all=release_all)
+                await self._settle_credits()
                 return
             try:
-                await self._write(batch, [], release_all=release_all)
+                await self._write(batch, [])
                 return
             except Exception:
                 if attempt == WRITE_ATTEMPTS:
@@ -226,28 +228,34 @@ class UsageRecorder:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
-    async def _settle_credits(self, *, release_all: bool = False) -> None:
+    async def _settle_credits(self) -> None:
         """Settle the blocks of credit on their own (no event is waiting to carry them)."""
-        settlements = self.credits.settlements(release_all=release_all)
+        settlements = self.credits.settlements()
         if not settlements:
             return
         try:
-            await self._database.run_write(partial(write_settlements, settlements=settlements))
+            lost = await self._database.run_write(
+                partial(write_settlements, settlements=settlements)
+            )
         except Exception:
             log.warning("could not settle cache-hit credit; will retry", exc_info=True)
             return
-        self.credits.settled(settlements)
+        self.credits.settled(settlements, lost)
 
-    async def _write(
-        self, records: list[UsageRecord], pending: list[_Pending], *, release_all: bool = False
-    ) -> None:
+    async def _write(self, records: list[UsageRecord], pending: list[_Pending]) -> None:
         """One transaction: the charges, what the blocks of credit spent, then the events. The
         waiting requests learn their outcome only once it is committed."""
-        settlements = self.credits.settlements(release_all=release_all)
-        outcomes = await self._database.run_write(partial(_write, pending, settlements, records))
-        self.credits.settled(settlements)
+        settlements = self.credits.settlements()
+        outcomes, lost = await self._database.run_write(
+            partial(_write, pending, settlements, records)
+        )
+        self.credits.settled(settlements, lost)
         for item, outcome in zip(pending, outcomes, strict=True):
             if item.outcome.done():  # its request was cancelled: the charge stands regardless
+                if item.reservation is not None and not isinstance(outcome, Short):
+                    # A block no hit is left to open: held (and given back when idle) all the
+                    # same, rather than reserved until a sweep.
+                    self.credits.adopt(item.charge, str(item.reservation["id"]), *outcome)
                 continue
             if isinstance(outcome, Short):
                 item.outcome.set_exception(outcome)
@@ -260,7 +268,8 @@ def _write(
     settlements: list[Settlement],
     records: list[UsageRecord],
     connection: Connection,
-) -> list[tuple[Counters, Counters] | Short]:
+) -> tuple[list[tuple[Counters, Counters] | Short], list[str]]:
+    """The charges' outcomes, and the blocks of credit found swept (see `write_settlements`)."""
     outcomes = take_each(connection, [item.charge for item in pending])
     rows = [
         item.reservation
@@ -269,9 +278,9 @@ def _write(
     ]
     if rows:
         connection.execute(insert(QuotaReservation.__table__), rows)
-    write_settlements(connection, settlements)
+    lost = write_settlements(connection, settlements)
     write_usage(connection, records)
-    return outcomes
+    return outcomes, lost
 
 
 async def store_usage(session: AsyncSession, records: list[UsageRecord]) -> None:
