@@ -118,6 +118,19 @@ function UsageTooltip({ active, payload, metric }: TooltipBody) {
   );
 }
 
+/** The heading row of a table of usage: what each row is (`first`), then its requests,
+ *  characters and audio. */
+export function UsageHeadings({ first }: { first: string }) {
+  return (
+    <tr>
+      <th scope="col">{first}</th>
+      <th scope="col" className="numeric">Requests</th>
+      <th scope="col" className="numeric">Characters</th>
+      <th scope="col" className="numeric">Audio</th>
+    </tr>
+  );
+}
+
 /** Tabs for the metric, the chart, a one-line summary, and the same figures as a table. */
 export function UsageChart({ days, height = 260 }: { days: DayPoint[]; height?: number }) {
   const [metric, setMetric] = useState<UsageMetric>("characters");
@@ -224,12 +237,7 @@ export function UsageChart({ days, height = 260 }: { days: DayPoint[]; height?: 
           <table>
             <caption className="muted small">Daily usage (UTC days), newest first</caption>
             <thead>
-              <tr>
-                <th scope="col">Day</th>
-                <th scope="col" className="numeric">Requests</th>
-                <th scope="col" className="numeric">Characters</th>
-                <th scope="col" className="numeric">Audio</th>
-              </tr>
+              <UsageHeadings first="Day" />
             </thead>
             <tbody>
               {[...days].reverse().map((day) => (

@@ -69,6 +69,20 @@ export function Button({ variant = "primary", busy = false, children, disabled, 
   );
 }
 
+/** Asks a list's query again: spins while it does, and waits while the first answer loads. */
+export function RefreshButton({ query }: { query: { refetch: () => unknown; isFetching: boolean; isPending: boolean } }) {
+  return (
+    <Button
+      variant="secondary"
+      onClick={() => void query.refetch()}
+      busy={query.isFetching && !query.isPending}
+      disabled={query.isPending}
+    >
+      Refresh
+    </Button>
+  );
+}
+
 /** A labelled control: every input on every page has a visible label and its hint or error. */
 export function Field({
   label, hint, error, children,
@@ -159,6 +173,36 @@ export function ConfirmDialog({
         <Button variant={danger ? "danger" : "primary"} onClick={onConfirm} busy={busy}>{confirmLabel}</Button>
       </div>
     </dialog>
+  );
+}
+
+/**
+ * A table of grey cells the size of the one that is loading, so nothing jumps when it arrives.
+ * Each cell carries its column's name (`data-label`), so a table that becomes cards on phones
+ * loads as cards too. The classes are the page's: its table's, and its skeleton cell's.
+ */
+export function TableSkeleton({
+  columns, rows, label, tableClassName, cellClassName,
+}: { columns: readonly string[]; rows: number; label: string; tableClassName: string; cellClassName: string }) {
+  return (
+    <div className="table-wrap" aria-busy="true" aria-label={label}>
+      <table className={tableClassName}>
+        <thead>
+          <tr>{columns.map((column, index) => <th key={index} scope="col">{column}</th>)}</tr>
+        </thead>
+        <tbody>
+          {Array.from({ length: rows }, (_, row) => (
+            <tr key={row}>
+              {columns.map((column, cell) => (
+                <td key={cell} data-label={column}>
+                  <div className={`skeleton skeleton-line ${cellClassName}`} aria-hidden="true" />
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

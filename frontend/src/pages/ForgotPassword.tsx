@@ -5,8 +5,8 @@ import { type FormEvent, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { Button, Field } from "../components/ui";
-import { AuthCard, emailProblem, useCooldown } from "./SignUp";
+import { Button } from "../components/ui";
+import { AuthCard, EmailField, emailProblem, useCooldown } from "./SignUp";
 
 export function ForgotPassword() {
   const [email, setEmail] = useState("");
@@ -77,23 +77,7 @@ export function ForgotPassword() {
     >
       {forgot.isError ? <ErrorNotice error={forgot.error} /> : null}
       <form onSubmit={submit} noValidate>
-        <Field label="Email" error={error}>
-          {(id, describedBy) => (
-            <input
-              ref={inputRef}
-              id={id}
-              type="email"
-              name="email"
-              autoComplete="email"
-              inputMode="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={error ? true : undefined}
-            />
-          )}
-        </Field>
+        <EmailField value={email} onChange={setEmail} error={error} inputRef={inputRef} />
         <Button type="submit" className="auth-submit" busy={forgot.isPending}>Send the reset link</Button>
       </form>
     </AuthCard>

@@ -1,10 +1,9 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { ReactNode } from "react";
-import { MemoryRouter } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../api/client";
+import { answer, renderWithProviders } from "../test/harness";
 import {
   type Delivery, type Job, JOB_STATUSES, Jobs, LIVE_INTERVAL_MS, attemptOutcome, audioHref,
   deliveriesRefetchInterval, deliveryStatusBadge, formatBytes, isActive, jobProgress, jobStatusBadge,
@@ -18,15 +17,6 @@ vi.mock("../api/client", async (importOriginal) => {
 
 const GET = api.GET as unknown as Mock;
 const POST = api.POST as unknown as Mock;
-
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
 
 function job(overrides: Partial<Job> = {}): Job {
   return {
@@ -59,12 +49,7 @@ function page(data: Job[], total = data.length) {
 }
 
 function renderPage(entry: string | { pathname: string; state?: unknown } = "/jobs", children: ReactNode = <Jobs />) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 0 } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[entry]}>{children}</MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(children, entry);
 }
 
 describe("status badges", () => {

@@ -2,13 +2,15 @@
 // where each one stands, its audio once it has succeeded, and the signed webhooks that announced
 // its end. The list refreshes itself every 2 s while any job on it is still queued or running.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type MouseEvent, type ReactNode, type SyntheticEvent, useEffect, useId, useRef, useState } from "react";
+import { type MouseEvent, type ReactNode, useState } from "react";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import type { components } from "../api/schema";
+import { Drawer } from "../components/Drawer";
 import { ErrorNotice } from "../components/ErrorNotice";
 import {
-  Badge, Button, Card, ConfirmDialog, CopyButton, EmptyState, Field, PageHeader, Skeleton,
+  Badge, Button, Card, ConfirmDialog, CopyButton, EmptyState, Field, PageHeader, RefreshButton, Skeleton,
+  TableSkeleton,
 } from "../components/ui";
 import { formatDateTime, formatInteger, formatRelative, formatSeconds } from "../lib/format";
 import "./Jobs.css";
@@ -243,14 +245,7 @@ export function Jobs() {
                 <span className="jobs-live-dot" aria-hidden="true" /> Live · updating every 2 s
               </span>
             ) : null}
-            <Button
-              variant="secondary"
-              onClick={() => void jobs.refetch()}
-              busy={jobs.isFetching && !jobs.isPending}
-              disabled={jobs.isPending}
-            >
-              Refresh
-            </Button>
+            <RefreshButton query={jobs} />
           </>
         }
       />
@@ -349,24 +344,7 @@ const COLUMNS = ["Job", "Status", "Progress", "Characters", "Voice · format", "
 
 function JobsTableSkeleton() {
   return (
-    <div className="table-wrap" aria-busy="true" aria-label="Loading jobs">
-      <table className="jobs-table">
-        <thead>
-          <tr>{COLUMNS.map((column, index) => <th key={index} scope="col">{column}</th>)}</tr>
-        </thead>
-        <tbody>
-          {Array.from({ length: 6 }, (_, row) => (
-            <tr key={row}>
-              {COLUMNS.map((column, cell) => (
-                <td key={cell} data-label={column}>
-                  <div className="skeleton skeleton-line jobs-skeleton-cell" aria-hidden="true" />
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <TableSkeleton columns={COLUMNS} rows={6} label="Loading jobs" tableClassName="jobs-table" cellClassName="jobs-skeleton-cell" />
   );
 }
 
@@ -537,22 +515,6 @@ export function CancelJobButton({ job, label = "Cancel job", variant = "danger" 
 // --- detail panel ---------------------------------------------------------------------------------
 
 function JobDrawer({ jobId, fromList, onClose }: { jobId: string; fromList: Job | undefined; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (typeof dialog.showModal === "function") {
-      if (!dialog.open) dialog.showModal();
-    } else {
-      dialog.setAttribute("open", "");
-    }
-    return () => {
-      if (dialog.open && typeof dialog.close === "function") dialog.close();
-    };
-  }, []);
-
   const job = useQuery({
     queryKey: [JOBS_KEY, "detail", jobId],
     queryFn: () => unwrap(api.GET("/account/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
@@ -568,41 +530,22 @@ function JobDrawer({ jobId, fromList, onClose }: { jobId: string; fromList: Job 
     refetchInterval: (query) => deliveriesRefetchInterval(current, query.state.data),
   });
 
-  function onCancelEvent(event: SyntheticEvent<HTMLDialogElement>) {
-    // Escape in the cancel confirmation inside bubbles here through React: that one is not ours.
-    if (event.target !== event.currentTarget) return;
-    event.preventDefault();
-    onClose();
-  }
-
   return (
-    <dialog
-      ref={ref}
-      className="jobs-drawer"
-      aria-labelledby={titleId}
-      onCancel={onCancelEvent}
-      onClick={(event) => {
-        if (event.target === event.currentTarget) onClose(); // the backdrop
-      }}
+    <Drawer
+      block="jobs-drawer"
+      title="Job details"
+      subtitle={<span className="mono small muted jobs-id-full">{jobId}</span>}
+      closeLabel="Close job details"
+      onClose={onClose}
     >
-      <div className="jobs-drawer-inner">
-        <div className="jobs-drawer-head">
-          <div className="jobs-drawer-title">
-            <h2 id={titleId}>Job details</h2>
-            <span className="mono small muted jobs-id-full">{jobId}</span>
-          </div>
-          <Button variant="ghost" onClick={onClose} autoFocus aria-label="Close job details">Close</Button>
-        </div>
-
-        {job.isError && !current ? (
-          <ErrorNotice error={job.error} onRetry={() => void job.refetch()} />
-        ) : !current ? (
-          <DrawerSkeleton />
-        ) : (
-          <JobDetail job={current} deliveries={deliveries} />
-        )}
-      </div>
-    </dialog>
+      {job.isError && !current ? (
+        <ErrorNotice error={job.error} onRetry={() => void job.refetch()} />
+      ) : !current ? (
+        <DrawerSkeleton />
+      ) : (
+        <JobDetail job={current} deliveries={deliveries} />
+      )}
+    </Drawer>
   );
 }
 

@@ -5,9 +5,9 @@ import { type FormEvent, useRef, useState } from "react";
 import { Link, Navigate, useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { Button, Field } from "../components/ui";
+import { Button } from "../components/ui";
 import { useSession, useSessionActions } from "../lib/session";
-import { AuthCard, emailProblem, sentence, useCooldown } from "./SignUp";
+import { AuthCard, EmailField, PasswordField, emailProblem, sentence, useCooldown } from "./SignUp";
 
 const DEFAULT_TARGET = "/overview";
 
@@ -85,39 +85,11 @@ export function LogIn() {
     >
       {login.isError ? <LogInError error={login.error} wait={wait} /> : null}
       <form onSubmit={submit} noValidate>
-        <Field label="Email" error={emailError}>
-          {(id, describedBy) => (
-            <input
-              ref={emailRef}
-              id={id}
-              type="email"
-              name="email"
-              autoComplete="username"
-              inputMode="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={emailError ? true : undefined}
-            />
-          )}
-        </Field>
-        <Field label="Password" error={passwordError}>
-          {(id, describedBy) => (
-            <input
-              ref={passwordRef}
-              id={id}
-              type="password"
-              name="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={passwordError ? true : undefined}
-            />
-          )}
-        </Field>
+        <EmailField autoComplete="username" value={email} onChange={setEmail} error={emailError} inputRef={emailRef} />
+        <PasswordField
+          label="Password" name="password" autoComplete="current-password"
+          value={password} onChange={setPassword} error={passwordError} inputRef={passwordRef}
+        />
         <p className="small login-forgot">
           <Link to="/forgot-password">Forgot your password?</Link>
         </p>

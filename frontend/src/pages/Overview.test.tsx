@@ -1,9 +1,8 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, within } from "@testing-library/react";
-import { MemoryRouter } from "react-router-dom";
+import { screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../api/client";
 import type { components } from "../api/schema";
+import { renderWithProviders } from "../test/harness";
 import { Overview } from "./Overview";
 
 type Quota = components["schemas"]["QuotaOut"];
@@ -68,14 +67,7 @@ function mockGet(routes: Record<string, () => ReturnType<typeof answer>>) {
 }
 
 function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter>
-        <Overview />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<Overview />);
 }
 
 describe("Overview", () => {

@@ -5,8 +5,8 @@ import { type FormEvent, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { Button, Field } from "../components/ui";
-import { AuthCard, PASSWORD_HINT, passwordProblem, sentence } from "./SignUp";
+import { Button } from "../components/ui";
+import { AuthCard, PASSWORD_HINT, PasswordField, passwordProblem, sentence } from "./SignUp";
 import { isInvalidToken, useRefreshSession } from "./Verify";
 
 /** The problems of a new password and its repetition, each null when fine. */
@@ -104,38 +104,14 @@ function ResetForm({ token }: { token: string }) {
     >
       {reset.isError ? <ResetError error={reset.error} /> : null}
       <form onSubmit={submit} noValidate>
-        <Field label="New password" hint={PASSWORD_HINT} error={problems.password}>
-          {(id, describedBy) => (
-            <input
-              ref={passwordRef}
-              id={id}
-              type="password"
-              name="new-password"
-              autoComplete="new-password"
-              required
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={problems.password ? true : undefined}
-            />
-          )}
-        </Field>
-        <Field label="Repeat the new password" error={problems.repeat}>
-          {(id, describedBy) => (
-            <input
-              ref={repeatRef}
-              id={id}
-              type="password"
-              name="repeat-password"
-              autoComplete="new-password"
-              required
-              value={repeat}
-              onChange={(event) => setRepeat(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={problems.repeat ? true : undefined}
-            />
-          )}
-        </Field>
+        <PasswordField
+          label="New password" name="new-password" autoComplete="new-password" hint={PASSWORD_HINT}
+          value={password} onChange={setPassword} error={problems.password} inputRef={passwordRef}
+        />
+        <PasswordField
+          label="Repeat the new password" name="repeat-password" autoComplete="new-password"
+          value={repeat} onChange={setRepeat} error={problems.repeat} inputRef={repeatRef}
+        />
         <Button type="submit" className="auth-submit" busy={reset.isPending}>Set the new password</Button>
       </form>
     </AuthCard>

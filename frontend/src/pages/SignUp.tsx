@@ -1,8 +1,9 @@
 // Sign-up: an address and a password make an unverified Free account; the server mails a link
 // that /verify spends. Also home to what the other account pages (log in, verify, reset) share:
-// the card they sit in, the password rules as the server checks them, and a resend cool-down.
+// the card they sit in, their email and password fields, the password rules as the server checks
+// them, and a resend cool-down.
 import { useMutation } from "@tanstack/react-query";
-import { type FormEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from "react";
+import { type FormEvent, type ReactNode, type Ref, useCallback, useEffect, useId, useRef, useState } from "react";
 import { Link, Navigate } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -83,6 +84,46 @@ export function AuthCard({
   );
 }
 
+/** What an email or password field of the account pages holds, and says is wrong with it. */
+type BoxProps = { value: string; onChange: (value: string) => void; error: string | null; inputRef: Ref<HTMLInputElement> };
+
+/** The address box of the account pages ("username" where it logs in, for password managers). */
+export function EmailField({ autoComplete = "email", ...box }: BoxProps & { autoComplete?: "email" | "username" }) {
+  return <AuthField {...box} label="Email" type="email" name="email" autoComplete={autoComplete} />;
+}
+
+/** A password box of the account pages: the current one, or a new one with its rules as a hint. */
+export function PasswordField(props: BoxProps & {
+  label: string; name: string; autoComplete: "current-password" | "new-password"; hint?: ReactNode; minLength?: number;
+}) {
+  return <AuthField {...props} type="password" />;
+}
+
+function AuthField({
+  label, hint, error, inputRef, value, onChange, type, name, autoComplete, minLength,
+}: BoxProps & { label: string; hint?: ReactNode; type: "email" | "password"; name: string; autoComplete: string; minLength?: number }) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(id, describedBy) => (
+        <input
+          ref={inputRef}
+          id={id}
+          type={type}
+          name={name}
+          autoComplete={autoComplete}
+          inputMode={type === "email" ? "email" : undefined}
+          required
+          minLength={minLength}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+          aria-describedby={describedBy}
+          aria-invalid={error ? true : undefined}
+        />
+      )}
+    </Field>
+  );
+}
+
 /** The password field's hint: the rules, before anyone breaks them. */
 export const PASSWORD_HINT = `At least ${PASSWORD_MIN_CHARACTERS} characters. A few unrelated words make a strong one; very common passwords are refused.`;
 
@@ -149,40 +190,11 @@ export function SignUp() {
     >
       {signUp.isError ? <SignUpError error={signUp.error} /> : null}
       <form onSubmit={submit} noValidate>
-        <Field label="Email" error={emailError}>
-          {(id, describedBy) => (
-            <input
-              ref={emailRef}
-              id={id}
-              type="email"
-              name="email"
-              autoComplete="email"
-              inputMode="email"
-              required
-              value={email}
-              onChange={(event) => setEmail(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={emailError ? true : undefined}
-            />
-          )}
-        </Field>
-        <Field label="Password" hint={PASSWORD_HINT} error={passwordError}>
-          {(id, describedBy) => (
-            <input
-              ref={passwordRef}
-              id={id}
-              type="password"
-              name="password"
-              autoComplete="new-password"
-              required
-              minLength={PASSWORD_MIN_CHARACTERS}
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-              aria-describedby={describedBy}
-              aria-invalid={passwordError ? true : undefined}
-            />
-          )}
-        </Field>
+        <EmailField value={email} onChange={setEmail} error={emailError} inputRef={emailRef} />
+        <PasswordField
+          label="Password" name="password" autoComplete="new-password" hint={PASSWORD_HINT} minLength={PASSWORD_MIN_CHARACTERS}
+          value={password} onChange={setPassword} error={passwordError} inputRef={passwordRef}
+        />
         <Button type="submit" className="auth-submit" busy={signUp.isPending}>Create account</Button>
       </form>
       <p className="small muted auth-fineprint">

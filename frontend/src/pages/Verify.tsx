@@ -5,9 +5,9 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from "react"
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { Button, Field } from "../components/ui";
+import { Button } from "../components/ui";
 import { SESSION_KEY, useSession } from "../lib/session";
-import { AuthCard, emailProblem, useCooldown } from "./SignUp";
+import { AuthCard, EmailField, emailProblem, useCooldown } from "./SignUp";
 
 export type OnceState<T> =
   | { status: "pending" }
@@ -178,23 +178,7 @@ export function ResendVerificationForm({ defaultEmail = "" }: { defaultEmail?: s
           confirmation, a new link is on its way. Only the newest link works.
         </div>
       ) : null}
-      <Field label="Email" error={error}>
-        {(id, describedBy) => (
-          <input
-            ref={inputRef}
-            id={id}
-            type="email"
-            name="email"
-            autoComplete="email"
-            inputMode="email"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.target.value)}
-            aria-describedby={describedBy}
-            aria-invalid={error ? true : undefined}
-          />
-        )}
-      </Field>
+      <EmailField value={email} onChange={setEmail} error={error} inputRef={inputRef} />
       <Button type="submit" className="auth-submit" busy={resend.isPending} disabled={cooldown > 0}>
         {cooldown > 0 ? `Send a new link (${cooldown} s)` : "Send a new link"}
       </Button>

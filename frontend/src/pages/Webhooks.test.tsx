@@ -1,9 +1,8 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../api/client";
+import { answer, renderWithProviders } from "../test/harness";
 import {
   SECRET_MASK, VERIFY_SNIPPET, Webhooks, describeTestResult, sendTestEvent, validateWebhookUrl,
 } from "./Webhooks";
@@ -19,24 +18,8 @@ const POST = api.POST as unknown as Mock;
 const SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
 const NEW_SECRET = "whsec_bmV3LW5ldy1uZXctbmV3LW5ldy1uZXctbmV3";
 
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
-
 function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/webhooks"]}>
-        <Webhooks />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<Webhooks />, "/webhooks");
 }
 
 describe("the signing secret", () => {

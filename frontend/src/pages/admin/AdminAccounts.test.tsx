@@ -1,9 +1,9 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter, useLocation } from "react-router-dom";
+import { useLocation } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../../api/client";
+import { answer, renderWithProviders } from "../../test/harness";
 import {
   type Account, AdminAccounts, PAGE_SIZE, SEARCH_DELAY_MS, buildUpdate, draftOf, parseLimit,
   usageLabel,
@@ -16,15 +16,6 @@ vi.mock("../../api/client", async (importOriginal) => {
 
 const GET = api.GET as unknown as Mock;
 const PATCH = api.PATCH as unknown as Mock;
-
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
 
 function account(fields: Partial<Account> = {}): Account {
   return {
@@ -102,15 +93,7 @@ function LocationProbe() {
 }
 
 function renderPage(entry = "/admin/accounts") {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 0 } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[entry]}>
-        <AdminAccounts />
-        <LocationProbe />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<><AdminAccounts /><LocationProbe /></>, entry);
 }
 
 function accountCalls(): Record<string, unknown>[] {

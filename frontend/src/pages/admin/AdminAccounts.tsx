@@ -2,19 +2,21 @@
 // its usage this period, its plan and own limits (editable), what Stripe knows of it, and the
 // suspend / reactivate switch behind a confirmation that names the account.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, type SyntheticEvent, useEffect, useId, useRef, useState } from "react";
-import { Link, useSearchParams } from "react-router-dom";
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
+import { Drawer } from "../../components/Drawer";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Meter } from "../../components/Meter";
 import { type Plan, describePrice, usePlans } from "../../components/PlanCards";
 import {
-  Badge, Button, Card, ConfirmDialog, CopyButton, EmptyState, Field, PageHeader, Skeleton,
+  Badge, Button, Card, ConfirmDialog, CopyButton, EmptyState, Field, PageHeader, RefreshButton, Skeleton,
+  TableSkeleton,
 } from "../../components/ui";
 import { formatDate, formatDateTime, formatInteger, formatMoney, formatRelative, percentUsed } from "../../lib/format";
 import { useSession } from "../../lib/session";
-import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel, useDebounced, TableSkeleton } from "./shared";
+import { ADMIN_KEY, Cell, PagedList, humanize, parsePage, rangeLabel, useDebounced, useQueryParams } from "./shared";
 import "./Admin.css";
 
 export type Account = components["schemas"]["AccountOut"];
@@ -121,7 +123,7 @@ function useUpdateAccount(accountId: string) {
 // --- page ------------------------------------------------------------------------------------------
 
 export function AdminAccounts() {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const urlQuery = params.get("q") ?? "";
   const page = parsePage(params.get("page"));
   const offset = (page - 1) * PAGE_SIZE;
@@ -132,17 +134,6 @@ export function AdminAccounts() {
   // The last search this page wrote into the URL: a different `q` there came from elsewhere
   // (back button, a link), and the box follows it.
   const written = useRef(urlQuery);
-
-  function update(changes: Record<string, string | null>, replace = false) {
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null) next.delete(key);
-        else next.set(key, value);
-      }
-      return next;
-    }, { replace });
-  }
 
   useEffect(() => {
     if (typed === written.current) return;
@@ -178,16 +169,7 @@ export function AdminAccounts() {
       <PageHeader
         title="Accounts"
         description="Every account on this server: plan, status and this period's usage. Open one to change its plan or limits, or to suspend it."
-        actions={
-          <Button
-            variant="secondary"
-            onClick={() => void accounts.refetch()}
-            busy={accounts.isFetching && !accounts.isPending}
-            disabled={accounts.isPending}
-          >
-            Refresh
-          </Button>
-        }
+        actions={<RefreshButton query={accounts} />}
       />
 
       <Card>
@@ -219,12 +201,14 @@ export function AdminAccounts() {
           </p>
         </div>
 
-        {accounts.isError && !data ? (
-          <ErrorNotice error={accounts.error} onRetry={() => void accounts.refetch()} />
-        ) : accounts.isPending || !data ? (
-          <AccountsSkeleton />
-        ) : data.data.length === 0 ? (
-          urlQuery ? (
+        <PagedList
+          query={accounts}
+          page={page}
+          pageSize={PAGE_SIZE}
+          label="Account pages"
+          onPage={(next) => update({ page: next > 1 ? String(next) : null })}
+          skeleton={<AccountsSkeleton />}
+          empty={urlQuery ? (
             <EmptyState
               title={`No account matches “${urlQuery}”`}
               action={<Button variant="secondary" onClick={clearSearch}>Clear the search</Button>}
@@ -243,21 +227,10 @@ export function AdminAccounts() {
                 <code>vocalis accounts create</code>.
               </p>
             </EmptyState>
-          )
-        ) : (
-          <>
-            {accounts.isError ? <ErrorNotice error={accounts.error} onRetry={() => void accounts.refetch()} /> : null}
-            <AccountsTable accounts={data.data} onEdit={(id) => update({ account: id })} />
-            <Pager
-              page={page}
-              total={data.total}
-              pageSize={PAGE_SIZE}
-              busy={accounts.isPlaceholderData}
-              label="Account pages"
-              onPage={(next) => update({ page: next > 1 ? String(next) : null })}
-            />
-          </>
-        )}
+          )}
+        >
+          {(rows) => <AccountsTable accounts={rows} onEdit={(id) => update({ account: id })} />}
+        </PagedList>
       </Card>
 
       {selectedId ? (
@@ -275,7 +248,15 @@ export function AdminAccounts() {
 const COLUMNS = ["Account", "Plan", "Status", "Characters this period", "Created", "Actions"] as const;
 
 function AccountsSkeleton() {
-  return <TableSkeleton columns={COLUMNS} rows={6} label="Loading accounts" />;
+  return (
+    <TableSkeleton
+      columns={COLUMNS}
+      rows={6}
+      label="Loading accounts"
+      tableClassName="admin-table admin-cards"
+      cellClassName="admin-skeleton-cell"
+    />
+  );
 }
 
 function AccountsTable({ accounts, onEdit }: { accounts: Account[]; onEdit: (id: string) => void }) {
@@ -310,16 +291,14 @@ function AccountRow({ account, onEdit }: { account: Account; onEdit: (id: string
         <span id={emailId} className="admin-email">{account.email}</span>
         <span className="mono muted small admin-sub">{account.id}</span>
       </td>
-      <td data-label="Plan">
-        <div className="admin-cell">
-          <span>{account.plan}</span>
-          {account.payment_overdue_since ? <Badge tone="danger">payment overdue</Badge> : null}
-          {account.subscription_status && account.subscription_status !== "active" && !account.payment_overdue_since ? (
-            <Badge tone={subscriptionTone(account.subscription_status)}>{humanize(account.subscription_status).toLowerCase()}</Badge>
-          ) : null}
-          {account.plan_ends_at ? <span className="muted small">ends {formatDate(account.plan_ends_at)}</span> : null}
-        </div>
-      </td>
+      <Cell label="Plan">
+        <span>{account.plan}</span>
+        {account.payment_overdue_since ? <Badge tone="danger">payment overdue</Badge> : null}
+        {account.subscription_status && account.subscription_status !== "active" && !account.payment_overdue_since ? (
+          <Badge tone={subscriptionTone(account.subscription_status)}>{humanize(account.subscription_status).toLowerCase()}</Badge>
+        ) : null}
+        {account.plan_ends_at ? <span className="muted small">ends {formatDate(account.plan_ends_at)}</span> : null}
+      </Cell>
       <td data-label="Status">
         <Badge tone={statusTone(account.status)}>{account.status}</Badge>
       </td>
@@ -349,22 +328,6 @@ function AccountRow({ account, onEdit }: { account: Account; onEdit: (id: string
 // --- side panel ------------------------------------------------------------------------------------
 
 function AccountDrawer({ accountId, fromList, onClose }: { accountId: string; fromList: Account | undefined; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (typeof dialog.showModal === "function") {
-      if (!dialog.open) dialog.showModal();
-    } else {
-      dialog.setAttribute("open", "");
-    }
-    return () => {
-      if (dialog.open && typeof dialog.close === "function") dialog.close();
-    };
-  }, []);
-
   const account = useQuery({
     queryKey: accountKey(accountId),
     queryFn: () => unwrap(api.GET("/admin/api/accounts/{account_id}", { params: { path: { account_id: accountId } } })),
@@ -372,45 +335,26 @@ function AccountDrawer({ accountId, fromList, onClose }: { accountId: string; fr
   });
   const current = account.data;
 
-  function onCancelEvent(event: SyntheticEvent<HTMLDialogElement>) {
-    // Escape in a confirmation inside bubbles here through React: that one is not ours.
-    if (event.target !== event.currentTarget) return;
-    event.preventDefault();
-    onClose();
-  }
-
   return (
-    <dialog
-      ref={ref}
-      className="admin-drawer"
-      aria-labelledby={titleId}
-      onCancel={onCancelEvent}
-      onClick={(event) => {
-        if (event.target === event.currentTarget) onClose(); // the backdrop
-      }}
+    <Drawer
+      block="admin-drawer"
+      title="Edit account"
+      subtitle={<span className="admin-email">{current?.email ?? accountId}</span>}
+      closeLabel="Close the account panel"
+      onClose={onClose}
     >
-      <div className="admin-drawer-inner">
-        <div className="admin-drawer-head">
-          <div className="admin-drawer-title">
-            <h2 id={titleId}>Edit account</h2>
-            <span className="admin-email">{current?.email ?? accountId}</span>
-          </div>
-          <Button variant="ghost" onClick={onClose} autoFocus aria-label="Close the account panel">Close</Button>
+      {account.isError && !current ? (
+        <ErrorNotice error={account.error} onRetry={() => void account.refetch()} />
+      ) : !current ? (
+        <div aria-busy="true" aria-label="Loading the account">
+          <Skeleton height={60} />
+          <div className="admin-gap" />
+          <Skeleton lines={8} />
         </div>
-
-        {account.isError && !current ? (
-          <ErrorNotice error={account.error} onRetry={() => void account.refetch()} />
-        ) : !current ? (
-          <div aria-busy="true" aria-label="Loading the account">
-            <Skeleton height={60} />
-            <div className="admin-gap" />
-            <Skeleton lines={8} />
-          </div>
-        ) : (
-          <AccountDetail account={current} />
-        )}
-      </div>
-    </dialog>
+      ) : (
+        <AccountDetail account={current} />
+      )}
+    </Drawer>
   );
 }
 

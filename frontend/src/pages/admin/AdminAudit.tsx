@@ -2,13 +2,11 @@
 // carried. Paged, and narrowed to one target (an account or key id) on request.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
-import { ErrorNotice } from "../../components/ErrorNotice";
-import { Button, Card, EmptyState, Field, PageHeader } from "../../components/ui";
-import { formatDateTime, formatRelative } from "../../lib/format";
-import { ADMIN_KEY, Pager, humanize, parsePage, rangeLabel, TableSkeleton } from "./shared";
+import { Button, Card, EmptyState, Field, PageHeader, RefreshButton, TableSkeleton } from "../../components/ui";
+import { ADMIN_KEY, Cell, PagedList, TimeCell, humanize, parsePage, rangeLabel, useQueryParams } from "./shared";
 import "./Admin.css";
 
 export type AuditEntry = components["schemas"]["AuditOut"];
@@ -65,7 +63,7 @@ export function detailPairs(details: Record<string, unknown> | null | undefined)
 }
 
 export function AdminAudit() {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const target = (params.get("target") ?? "").trim();
   const page = parsePage(params.get("page"));
   const offset = (page - 1) * PAGE_SIZE;
@@ -73,17 +71,6 @@ export function AdminAudit() {
   const hintId = useId();
 
   useEffect(() => setDraft(target), [target]);
-
-  function update(changes: Record<string, string | null>) {
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null) next.delete(key);
-        else next.set(key, value);
-      }
-      return next;
-    });
-  }
 
   const audit = useQuery({
     queryKey: [ADMIN_KEY, "audit", { target, offset, limit: PAGE_SIZE }],
@@ -104,16 +91,7 @@ export function AdminAudit() {
       <PageHeader
         title="Audit log"
         description="Changes to accounts and keys, logins and billing events, newest first."
-        actions={
-          <Button
-            variant="secondary"
-            onClick={() => void audit.refetch()}
-            busy={audit.isFetching && !audit.isPending}
-            disabled={audit.isPending}
-          >
-            Refresh
-          </Button>
-        }
+        actions={<RefreshButton query={audit} />}
       />
       <Card>
         <div className="admin-toolbar">
@@ -145,12 +123,14 @@ export function AdminAudit() {
           </p>
         </div>
 
-        {audit.isError && !data ? (
-          <ErrorNotice error={audit.error} onRetry={() => void audit.refetch()} />
-        ) : audit.isPending || !data ? (
-          <AuditSkeleton />
-        ) : data.data.length === 0 ? (
-          target ? (
+        <PagedList
+          query={audit}
+          page={page}
+          pageSize={PAGE_SIZE}
+          label="Audit log pages"
+          onPage={(next) => update({ page: next > 1 ? String(next) : null })}
+          skeleton={<AuditSkeleton />}
+          empty={target ? (
             <EmptyState
               title="Nothing recorded for this target"
               action={<Button variant="secondary" onClick={() => update({ target: null, page: null })}>Show every entry</Button>}
@@ -166,21 +146,12 @@ export function AdminAudit() {
             <EmptyState title="Nothing recorded yet">
               <p>Sign-ups, logins, and every change an operator makes to an account or key are recorded here.</p>
             </EmptyState>
-          )
-        ) : (
-          <>
-            {audit.isError ? <ErrorNotice error={audit.error} onRetry={() => void audit.refetch()} /> : null}
-            <AuditTable entries={data.data} filtered={Boolean(target)} onTarget={(id) => update({ target: id, page: null })} />
-            <Pager
-              page={page}
-              total={data.total}
-              pageSize={PAGE_SIZE}
-              busy={audit.isPlaceholderData}
-              label="Audit log pages"
-              onPage={(next) => update({ page: next > 1 ? String(next) : null })}
-            />
-          </>
-        )}
+          )}
+        >
+          {(entries) => (
+            <AuditTable entries={entries} filtered={Boolean(target)} onTarget={(id) => update({ target: id, page: null })} />
+          )}
+        </PagedList>
       </Card>
     </div>
   );
@@ -189,7 +160,15 @@ export function AdminAudit() {
 const COLUMNS = ["When", "Action", "Target", "Details", "By"] as const;
 
 function AuditSkeleton() {
-  return <TableSkeleton columns={COLUMNS} rows={8} label="Loading the audit log" />;
+  return (
+    <TableSkeleton
+      columns={COLUMNS}
+      rows={8}
+      label="Loading the audit log"
+      tableClassName="admin-table admin-cards"
+      cellClassName="admin-skeleton-cell"
+    />
+  );
 }
 
 function AuditTable({ entries, filtered, onTarget }: { entries: AuditEntry[]; filtered: boolean; onTarget: (id: string) => void }) {
@@ -205,39 +184,31 @@ function AuditTable({ entries, filtered, onTarget }: { entries: AuditEntry[]; fi
             const pairs = detailPairs(entry.details);
             return (
               <tr key={entry.id} data-testid="audit-row">
-                <td data-label="When">
-                  <time className="admin-nowrap" dateTime={entry.created_at} title={formatRelative(entry.created_at)}>
-                    {formatDateTime(entry.created_at)}
-                  </time>
-                </td>
-                <td data-label="Action">
-                  <div className="admin-cell">
-                    <span className="admin-strong">{actionLabel(entry.action)}</span>
-                    <code className="muted small">{entry.action}</code>
-                  </div>
-                </td>
-                <td data-label="Target">
-                  <div className="admin-cell">
-                    <span className="muted small">{entry.target_type}</span>
-                    {entry.target_type === "account" && entry.target_id !== "-" ? (
-                      <Link className="mono small admin-break" to={`/admin/accounts?account=${encodeURIComponent(entry.target_id)}`}>
-                        {entry.target_id}
-                      </Link>
-                    ) : (
-                      <span className="mono small admin-break">{entry.target_id}</span>
-                    )}
-                    {!filtered && entry.target_id !== "-" ? (
-                      <button
-                        type="button"
-                        className="link-button small"
-                        onClick={() => onTarget(entry.target_id)}
-                        aria-label={`Only entries for ${entry.target_id}`}
-                      >
-                        Only this target
-                      </button>
-                    ) : null}
-                  </div>
-                </td>
+                <TimeCell label="When" at={entry.created_at} />
+                <Cell label="Action">
+                  <span className="admin-strong">{actionLabel(entry.action)}</span>
+                  <code className="muted small">{entry.action}</code>
+                </Cell>
+                <Cell label="Target">
+                  <span className="muted small">{entry.target_type}</span>
+                  {entry.target_type === "account" && entry.target_id !== "-" ? (
+                    <Link className="mono small admin-break" to={`/admin/accounts?account=${encodeURIComponent(entry.target_id)}`}>
+                      {entry.target_id}
+                    </Link>
+                  ) : (
+                    <span className="mono small admin-break">{entry.target_id}</span>
+                  )}
+                  {!filtered && entry.target_id !== "-" ? (
+                    <button
+                      type="button"
+                      className="link-button small"
+                      onClick={() => onTarget(entry.target_id)}
+                      aria-label={`Only entries for ${entry.target_id}`}
+                    >
+                      Only this target
+                    </button>
+                  ) : null}
+                </Cell>
                 <td data-label="Details">
                   {pairs.length === 0 ? (
                     <span className="muted">—</span>
@@ -252,12 +223,10 @@ function AuditTable({ entries, filtered, onTarget }: { entries: AuditEntry[]; fi
                     </dl>
                   )}
                 </td>
-                <td data-label="By">
-                  <div className="admin-cell">
-                    <span className="mono small admin-break">{entry.actor}</span>
-                    {entry.client_ip ? <span className="muted small mono">{entry.client_ip}</span> : null}
-                  </div>
-                </td>
+                <Cell label="By">
+                  <span className="mono small admin-break">{entry.actor}</span>
+                  {entry.client_ip ? <span className="muted small mono">{entry.client_ip}</span> : null}
+                </Cell>
               </tr>
             );
           })}

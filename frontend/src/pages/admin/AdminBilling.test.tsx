@@ -1,9 +1,8 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../../api/client";
+import { answer, renderWithProviders } from "../../test/harness";
 import { AdminBilling, type BillingEvent, PAGE_SIZE, eventStatusBadge } from "./AdminBilling";
 
 vi.mock("../../api/client", async (importOriginal) => {
@@ -12,15 +11,6 @@ vi.mock("../../api/client", async (importOriginal) => {
 });
 
 const GET = api.GET as unknown as Mock;
-
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
 
 function event(fields: Partial<BillingEvent> = {}): BillingEvent {
   return {
@@ -41,14 +31,7 @@ function event(fields: Partial<BillingEvent> = {}): BillingEvent {
 let events: BillingEvent[] = [];
 
 function renderPage(path = "/admin/billing") {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 0 } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[path]}>
-        <AdminBilling />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<AdminBilling />, path);
 }
 
 function lastQuery(): Record<string, unknown> {

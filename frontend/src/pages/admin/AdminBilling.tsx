@@ -1,13 +1,12 @@
 // Stripe events as the server received them: type, state, attempts and what processing them did,
 // newest first. Failed ones (retries used up) are the ones an operator has to look at.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
-import { ErrorNotice } from "../../components/ErrorNotice";
-import { Badge, Button, Card, EmptyState, Field, PageHeader } from "../../components/ui";
-import { formatDateTime, formatInteger, formatRelative } from "../../lib/format";
-import { ADMIN_KEY, Pager, parsePage, rangeLabel } from "./shared";
+import { Badge, Button, Card, EmptyState, Field, PageHeader, RefreshButton } from "../../components/ui";
+import { formatDateTime, formatInteger } from "../../lib/format";
+import { ADMIN_KEY, Cell, PagedList, TimeCell, parsePage, rangeLabel, useQueryParams } from "./shared";
 import "./Admin.css";
 
 export type BillingEvent = components["schemas"]["BillingEventOut"];
@@ -32,22 +31,11 @@ function parseStatus(value: string | null): EventStatus | null {
 }
 
 export function AdminBilling() {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const status = parseStatus(params.get("status"));
   const account = params.get("account")?.trim() || null;
   const page = parsePage(params.get("page"));
   const offset = (page - 1) * PAGE_SIZE;
-
-  function update(changes: Record<string, string | null>) {
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null) next.delete(key);
-        else next.set(key, value);
-      }
-      return next;
-    });
-  }
 
   const events = useQuery({
     queryKey: [ADMIN_KEY, "billing-events", { status, account, offset, limit: PAGE_SIZE }],
@@ -66,16 +54,7 @@ export function AdminBilling() {
       <PageHeader
         title="Billing events"
         description="Stripe events received by this server, newest first, and what processing each one did."
-        actions={
-          <Button
-            variant="secondary"
-            onClick={() => void events.refetch()}
-            busy={events.isFetching && !events.isPending}
-            disabled={events.isPending}
-          >
-            Refresh
-          </Button>
-        }
+        actions={<RefreshButton query={events} />}
       />
       <Card>
         <div className="admin-toolbar">
@@ -107,14 +86,18 @@ export function AdminBilling() {
           </p>
         </div>
 
-        {events.isError && !data ? (
-          <ErrorNotice error={events.error} onRetry={() => void events.refetch()} />
-        ) : events.isPending || !data ? (
-          <div className="admin-table-skeleton" aria-busy="true" aria-label="Loading billing events">
-            {Array.from({ length: 8 }, (_, index) => <div key={index} className="skeleton skeleton-line" aria-hidden="true" />)}
-          </div>
-        ) : data.data.length === 0 ? (
-          filtered || page > 1 ? (
+        <PagedList
+          query={events}
+          page={page}
+          pageSize={PAGE_SIZE}
+          label="Billing event pages"
+          onPage={(next) => update({ page: next > 1 ? String(next) : null })}
+          skeleton={
+            <div className="admin-table-skeleton" aria-busy="true" aria-label="Loading billing events">
+              {Array.from({ length: 8 }, (_, index) => <div key={index} className="skeleton skeleton-line" aria-hidden="true" />)}
+            </div>
+          }
+          empty={filtered || page > 1 ? (
             <EmptyState
               title={status ? `No ${STATUS[status].label.toLowerCase()} events` : "No events here"}
               action={<Button variant="secondary" onClick={() => update({ status: null, account: null, page: null })}>Show every event</Button>}
@@ -128,78 +111,63 @@ export function AdminBilling() {
                 <code>/webhooks/stripe</code> on this server.
               </p>
             </EmptyState>
-          )
-        ) : (
-          <>
-            {events.isError ? <ErrorNotice error={events.error} onRetry={() => void events.refetch()} /> : null}
-            <div className="table-wrap">
-              <table className="admin-table admin-cards">
-                <caption className="visually-hidden">Stripe events, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Received</th>
-                    <th scope="col">Event</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Account</th>
-                    <th scope="col">Outcome</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.data.map((event) => {
-                    const badge = eventStatusBadge(event.status);
-                    return (
-                      <tr key={event.id} data-testid="billing-event-row">
-                        <td data-label="Received">
-                          <time className="admin-nowrap" dateTime={event.received_at} title={formatRelative(event.received_at)}>
-                            {formatDateTime(event.received_at)}
-                          </time>
-                        </td>
-                        <td data-label="Event">
-                          <div className="admin-cell">
-                            <code className="admin-strong">{event.type}</code>
-                            <span className="mono muted small admin-break">{event.id}</span>
-                          </div>
-                        </td>
-                        <td data-label="Status">
-                          <div className="admin-cell">
-                            <Badge tone={badge.tone}>{badge.label}</Badge>
-                            <span className="muted small">
-                              {formatInteger(event.attempts)} {event.attempts === 1 ? "attempt" : "attempts"}
-                            </span>
-                          </div>
-                        </td>
-                        <td data-label="Account">
-                          {event.account_id ? (
-                            <Link className="mono small admin-nowrap" to={`/admin/accounts?account=${encodeURIComponent(event.account_id)}`}>
-                              {event.account_id}
-                            </Link>
-                          ) : <span className="muted">—</span>}
-                        </td>
-                        <td data-label="Outcome">
-                          <div className="admin-cell">
-                            {event.outcome ? <span className="admin-break">{event.outcome}</span> : null}
-                            {event.last_error ? <span className="admin-danger-text small admin-break">{event.last_error}</span> : null}
-                            {!event.outcome && !event.last_error ? <span className="muted">—</span> : null}
-                            {event.processed_at ? <span className="muted small">processed {formatDateTime(event.processed_at)}</span> : null}
-                          </div>
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-            <Pager
-              page={page}
-              total={data.total}
-              pageSize={PAGE_SIZE}
-              busy={events.isPlaceholderData}
-              label="Billing event pages"
-              onPage={(next) => update({ page: next > 1 ? String(next) : null })}
-            />
-          </>
-        )}
+          )}
+        >
+          {(rows) => <EventsTable events={rows} />}
+        </PagedList>
       </Card>
+    </div>
+  );
+}
+
+function EventsTable({ events }: { events: BillingEvent[] }) {
+  return (
+    <div className="table-wrap">
+      <table className="admin-table admin-cards">
+        <caption className="visually-hidden">Stripe events, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Received</th>
+            <th scope="col">Event</th>
+            <th scope="col">Status</th>
+            <th scope="col">Account</th>
+            <th scope="col">Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((event) => {
+            const badge = eventStatusBadge(event.status);
+            return (
+              <tr key={event.id} data-testid="billing-event-row">
+                <TimeCell label="Received" at={event.received_at} />
+                <Cell label="Event">
+                  <code className="admin-strong">{event.type}</code>
+                  <span className="mono muted small admin-break">{event.id}</span>
+                </Cell>
+                <Cell label="Status">
+                  <Badge tone={badge.tone}>{badge.label}</Badge>
+                  <span className="muted small">
+                    {formatInteger(event.attempts)} {event.attempts === 1 ? "attempt" : "attempts"}
+                  </span>
+                </Cell>
+                <td data-label="Account">
+                  {event.account_id ? (
+                    <Link className="mono small admin-nowrap" to={`/admin/accounts?account=${encodeURIComponent(event.account_id)}`}>
+                      {event.account_id}
+                    </Link>
+                  ) : <span className="muted">—</span>}
+                </td>
+                <Cell label="Outcome">
+                  {event.outcome ? <span className="admin-break">{event.outcome}</span> : null}
+                  {event.last_error ? <span className="admin-danger-text small admin-break">{event.last_error}</span> : null}
+                  {!event.outcome && !event.last_error ? <span className="muted">—</span> : null}
+                  {event.processed_at ? <span className="muted small">processed {formatDateTime(event.processed_at)}</span> : null}
+                </Cell>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
     </div>
   );
 }

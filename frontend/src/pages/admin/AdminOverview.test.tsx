@@ -1,10 +1,9 @@
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { MemoryRouter } from "react-router-dom";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "../../api/client";
 import type { components } from "../../api/schema";
+import { answer, renderWithProviders } from "../../test/harness";
 import { AdminOverview, QUEUE_SLOW_SECONDS, queueHealth } from "./AdminOverview";
 
 vi.mock("../../api/client", async (importOriginal) => {
@@ -16,15 +15,6 @@ const GET = api.GET as unknown as Mock;
 
 type QueueStats = components["schemas"]["QueueStats"];
 type PlatformStats = components["schemas"]["PlatformStats"];
-
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
 
 function queue(fields: Partial<QueueStats> = {}): QueueStats {
   return {
@@ -55,14 +45,7 @@ let queueAnswer: () => ReturnType<typeof answer>;
 let statsAnswer: (days: number) => ReturnType<typeof answer>;
 
 function renderPage() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 0 } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={["/admin"]}>
-        <AdminOverview />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<AdminOverview />, "/admin");
 }
 
 describe("queue health", () => {

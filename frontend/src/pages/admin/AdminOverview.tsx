@@ -7,7 +7,7 @@ import { Link } from "react-router-dom";
 import { api, unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { UsageChart, fillDays } from "../../components/UsageChart";
+import { UsageChart, UsageHeadings, fillDays } from "../../components/UsageChart";
 import { Badge, Button, Card, EmptyState, Field, PageHeader, Skeleton } from "../../components/ui";
 import { formatInteger, formatSeconds } from "../../lib/format";
 import { ADMIN_KEY, formatBytes, humanize } from "./shared";
@@ -261,71 +261,62 @@ function StatsCards({ query, days }: { query: QueryState<PlatformStats>; days: n
       </Card>
 
       <div className="admin-top-grid">
-        <Card title="Busiest accounts">
-          {stats.top_accounts.length === 0 ? (
-            <EmptyState title="No usage yet">
-              <p>Accounts show up here once they make requests.</p>
-            </EmptyState>
-          ) : (
-            <div className="table-wrap">
-              <table className="admin-table admin-top" data-testid="top-accounts">
-                <thead>
-                  <tr>
-                    <th scope="col">Account</th>
-                    <th scope="col" className="numeric">Requests</th>
-                    <th scope="col" className="numeric">Characters</th>
-                    <th scope="col" className="numeric">Audio</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {stats.top_accounts.map((row) => (
-                    <tr key={row.account_id}>
-                      <td>
-                        <Link to={`/admin/accounts?account=${encodeURIComponent(row.account_id)}${row.email ? `&q=${encodeURIComponent(row.email)}` : ""}`}>
-                          {row.email ?? row.account_id}
-                        </Link>
-                      </td>
-                      <td className="numeric">{formatInteger(row.requests)}</td>
-                      <td className="numeric">{formatInteger(row.characters)}</td>
-                      <td className="numeric admin-nowrap">{formatSeconds(row.audio_seconds)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Card>
-        <Card title="Busiest voices">
-          {stats.top_voices.length === 0 ? (
-            <EmptyState title="No usage yet">
-              <p>Voices show up here once they are used.</p>
-            </EmptyState>
-          ) : (
-            <div className="table-wrap">
-              <table className="admin-table admin-top" data-testid="top-voices">
-                <thead>
-                  <tr>
-                    <th scope="col">Voice</th>
-                    <th scope="col" className="numeric">Requests</th>
-                    <th scope="col" className="numeric">Characters</th>
-                    <th scope="col" className="numeric">Audio</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {stats.top_voices.map((row) => (
-                    <tr key={row.voice}>
-                      <td><span className="mono">{row.voice}</span></td>
-                      <td className="numeric">{formatInteger(row.requests)}</td>
-                      <td className="numeric">{formatInteger(row.characters)}</td>
-                      <td className="numeric admin-nowrap">{formatSeconds(row.audio_seconds)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Card>
+        <TopCard
+          title="Busiest accounts"
+          column="Account"
+          testId="top-accounts"
+          empty="Accounts show up here once they make requests."
+          rows={stats.top_accounts.map((row) => ({
+            ...row,
+            key: row.account_id,
+            name: (
+              <Link to={`/admin/accounts?account=${encodeURIComponent(row.account_id)}${row.email ? `&q=${encodeURIComponent(row.email)}` : ""}`}>
+                {row.email ?? row.account_id}
+              </Link>
+            ),
+          }))}
+        />
+        <TopCard
+          title="Busiest voices"
+          column="Voice"
+          testId="top-voices"
+          empty="Voices show up here once they are used."
+          rows={stats.top_voices.map((row) => ({ ...row, key: row.voice, name: <span className="mono">{row.voice}</span> }))}
+        />
       </div>
     </>
+  );
+}
+
+type TopRow = { key: string; name: ReactNode; requests: number; characters: number; audio_seconds: number };
+
+/** A card of the period's busiest accounts or voices: the requests, characters and audio of each. */
+function TopCard({ title, column, testId, empty, rows }: { title: string; column: string; testId: string; empty: string; rows: TopRow[] }) {
+  return (
+    <Card title={title}>
+      {rows.length === 0 ? (
+        <EmptyState title="No usage yet">
+          <p>{empty}</p>
+        </EmptyState>
+      ) : (
+        <div className="table-wrap">
+          <table className="admin-table admin-top" data-testid={testId}>
+            <thead>
+              <UsageHeadings first={column} />
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.key}>
+                  <td>{row.name}</td>
+                  <td className="numeric">{formatInteger(row.requests)}</td>
+                  <td className="numeric">{formatInteger(row.characters)}</td>
+                  <td className="numeric admin-nowrap">{formatSeconds(row.audio_seconds)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
   );
 }

@@ -1,10 +1,9 @@
 // The admin pages behind the app's frame: only operators see their links and their content.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, within } from "@testing-library/react";
-import { MemoryRouter } from "react-router-dom";
+import { screen, within } from "@testing-library/react";
 import { type Mock, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../../App";
 import { api } from "../../api/client";
+import { answer, renderWithProviders } from "../../test/harness";
 
 vi.mock("../../api/client", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../../api/client")>();
@@ -13,15 +12,6 @@ vi.mock("../../api/client", async (importOriginal) => {
 
 const GET = api.GET as unknown as Mock;
 
-function answer(data: unknown, status = 200) {
-  const ok = status >= 200 && status < 300;
-  return Promise.resolve({
-    data: ok ? data : undefined,
-    error: ok ? undefined : data,
-    response: { ok, status, headers: new Headers() } as Response,
-  });
-}
-
 function me(isAdmin: boolean) {
   return { id: "acc_me", email: "me@example.com", email_verified: true, is_admin: isAdmin, plan: "free" };
 }
@@ -29,14 +19,7 @@ function me(isAdmin: boolean) {
 let operator = false;
 
 function renderApp(path: string) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  return render(
-    <QueryClientProvider client={client}>
-      <MemoryRouter initialEntries={[path]}>
-        <App />
-      </MemoryRouter>
-    </QueryClientProvider>,
-  );
+  return renderWithProviders(<App />, path);
 }
 
 describe("admin routes", () => {
