@@ -101,23 +101,26 @@ export function Field({
   );
 }
 
-/** Copies `value`; says "Copied" for a moment. */
-export function CopyButton({ value, label = "Copy" }: { value: string; label?: string }) {
+/** Copy `value` to the clipboard; `copied` is true for two seconds after. */
+export function useCopy(value: string): [copied: boolean, copy: () => Promise<void>] {
   const [copied, setCopied] = useState(false);
   useEffect(() => {
     if (!copied) return;
     const timer = window.setTimeout(() => setCopied(false), 2000);
     return () => window.clearTimeout(timer);
   }, [copied]);
+  const copy = async () => {
+    await copyText(value);
+    setCopied(true);
+  };
+  return [copied, copy];
+}
+
+/** Copies `value`; says "Copied" for a moment. */
+export function CopyButton({ value, label = "Copy" }: { value: string; label?: string }) {
+  const [copied, copy] = useCopy(value);
   return (
-    <Button
-      variant="secondary"
-      onClick={async () => {
-        await copyText(value);
-        setCopied(true);
-      }}
-      aria-live="polite"
-    >
+    <Button variant="secondary" onClick={copy} aria-live="polite">
       {copied ? "Copied" : label}
     </Button>
   );

@@ -1,25 +1,17 @@
 // Code to copy: a single block, or several languages in tabs (the WAI-ARIA tabs pattern: arrow
 // keys, Home and End move between tabs; the panel is focusable so it can be scrolled by keyboard).
-import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
-import { Button, copyText } from "../components/ui";
+import { type KeyboardEvent, useId, useRef, useState } from "react";
+import { Button, useCopy } from "../components/ui";
 import "./codeBlocks.css";
 
 function CopyCode({ code, what }: { code: string; what: string }) {
-  const [copied, setCopied] = useState(false);
-  useEffect(() => {
-    if (!copied) return;
-    const timer = window.setTimeout(() => setCopied(false), 2000);
-    return () => window.clearTimeout(timer);
-  }, [copied]);
+  const [copied, copy] = useCopy(code);
   return (
     <Button
       variant="secondary"
       className="code-copy"
       aria-label={copied ? `Copied ${what}` : `Copy ${what}`}
-      onClick={async () => {
-        await copyText(code);
-        setCopied(true);
-      }}
+      onClick={copy}
     >
       <span aria-live="polite">{copied ? "Copied" : "Copy"}</span>
     </Button>

@@ -5,7 +5,7 @@ import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useSession } from "../lib/session";
-import { AuthCard, sentence } from "./SignUp";
+import { AuthCard, AuthPending, sentence } from "./SignUp";
 import { isInvalidToken, useRefreshSession, useRunOnce } from "./Verify";
 
 export function ConfirmEmail() {
@@ -43,13 +43,7 @@ function ConfirmToken({ token }: { token: string }) {
   );
 
   if (state.status === "pending") {
-    return (
-      <AuthCard title="Confirming your new address">
-        <p className="auth-status" role="status">
-          <span className="spinner" aria-hidden="true" /> One moment…
-        </p>
-      </AuthCard>
-    );
+    return <AuthPending title="Confirming your new address" />;
   }
 
   if (state.status === "success") {

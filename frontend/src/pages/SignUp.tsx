@@ -84,6 +84,17 @@ export function AuthCard({
   );
 }
 
+/** An account page waiting for the server: "One moment…" under the page's heading. */
+export function AuthPending({ title }: { title: string }) {
+  return (
+    <AuthCard title={title}>
+      <p className="auth-status" role="status">
+        <span className="spinner" aria-hidden="true" /> One moment…
+      </p>
+    </AuthCard>
+  );
+}
+
 /** What an email or password field of the account pages holds, and says is wrong with it. */
 type BoxProps = { value: string; onChange: (value: string) => void; error: string | null; inputRef: Ref<HTMLInputElement> };
 

@@ -7,7 +7,7 @@ import { ApiError, api, unwrap } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Button } from "../components/ui";
 import { SESSION_KEY, useSession } from "../lib/session";
-import { AuthCard, EmailField, emailProblem, useCooldown } from "./SignUp";
+import { AuthCard, AuthPending, EmailField, emailProblem, useCooldown } from "./SignUp";
 
 export type OnceState<T> =
   | { status: "pending" }
@@ -66,13 +66,7 @@ function VerifyToken({ token }: { token: string }) {
   const [state, retry] = useRunOnce(spend);
 
   if (state.status === "pending") {
-    return (
-      <AuthCard title="Confirming your email address">
-        <p className="auth-status" role="status">
-          <span className="spinner" aria-hidden="true" /> One moment…
-        </p>
-      </AuthCard>
-    );
+    return <AuthPending title="Confirming your email address" />;
   }
 
   if (state.status === "success") {

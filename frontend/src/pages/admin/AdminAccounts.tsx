@@ -563,34 +563,22 @@ function LimitsForm({ account, plans }: { account: Account; plans: PlansQuery })
         )}
       </Field>
       <div className="admin-form-grid">
-        <Field label="Own character limit" hint={limitHint("characters", account.char_limit_override)} error={errors.charLimit}>
-          {(id, describedBy) => (
-            <input
-              id={id}
-              inputMode="numeric"
-              autoComplete="off"
-              aria-describedby={describedBy}
-              aria-invalid={errors.charLimit ? true : undefined}
-              value={draft.charLimit}
-              onChange={(event) => set("charLimit", event.target.value)}
-              placeholder={chosen ? (chosen.characters === null ? "Plan's: no cap" : `Plan's: ${formatInteger(chosen.characters)}`) : "Plan's"}
-            />
-          )}
-        </Field>
-        <Field label="Own audio limit (seconds)" hint={limitHint("audio_seconds", account.seconds_limit_override)} error={errors.secondsLimit}>
-          {(id, describedBy) => (
-            <input
-              id={id}
-              inputMode="numeric"
-              autoComplete="off"
-              aria-describedby={describedBy}
-              aria-invalid={errors.secondsLimit ? true : undefined}
-              value={draft.secondsLimit}
-              onChange={(event) => set("secondsLimit", event.target.value)}
-              placeholder={chosen ? (chosen.audio_seconds === null ? "Plan's: no cap" : `Plan's: ${formatInteger(chosen.audio_seconds)}`) : "Plan's"}
-            />
-          )}
-        </Field>
+        <LimitField
+          label="Own character limit"
+          hint={limitHint("characters", account.char_limit_override)}
+          error={errors.charLimit}
+          value={draft.charLimit}
+          onChange={(value) => set("charLimit", value)}
+          plans={chosen ? chosen.characters : undefined}
+        />
+        <LimitField
+          label="Own audio limit (seconds)"
+          hint={limitHint("audio_seconds", account.seconds_limit_override)}
+          error={errors.secondsLimit}
+          value={draft.secondsLimit}
+          onChange={(value) => set("secondsLimit", value)}
+          plans={chosen ? chosen.audio_seconds : undefined}
+        />
       </div>
       {save.error ? <ErrorNotice error={save.error} /> : null}
       {notice ? <p className="notice notice-success admin-inline-notice" role="status">{notice}</p> : null}
@@ -610,6 +598,31 @@ function LimitsForm({ account, plans }: { account: Account; plans: PlansQuery })
         <Button type="submit" busy={save.isPending}>Save changes</Button>
       </div>
     </form>
+  );
+}
+
+/** One of an account's own limits; empty means the plan's (`plans`: the chosen plan's figure,
+ * null for no cap, undefined while no plan is chosen). */
+function LimitField({ label, hint, error, value, onChange, plans }: {
+  label: string; hint: string; error: string | undefined; value: string;
+  onChange: (value: string) => void; plans: number | null | undefined;
+}) {
+  const placeholder = plans === undefined ? "Plan's" : plans === null ? "Plan's: no cap" : `Plan's: ${formatInteger(plans)}`;
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(id, describedBy) => (
+        <input
+          id={id}
+          inputMode="numeric"
+          autoComplete="off"
+          aria-describedby={describedBy}
+          aria-invalid={error ? true : undefined}
+          value={value}
+          onChange={(event) => onChange(event.target.value)}
+          placeholder={placeholder}
+        />
+      )}
+    </Field>
   );
 }
 
