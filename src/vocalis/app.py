@@ -24,6 +24,7 @@ from vocalis.config import Settings, load_settings
 from vocalis.engine import VoiceRegistry
 from vocalis.jobs import router as jobs_router
 from vocalis.kit.clock import Clock
+from vocalis.kit.lean import LeanLane
 from vocalis.runtime import Runtime
 from vocalis.synthesis import openai as openai_compatible
 from vocalis.synthesis import router as synthesis
@@ -81,7 +82,9 @@ def create_app(
         # otherwise look for a configured provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the routes.
+    # Added innermost first: RequestContext wraps Usage wraps BodyLimit wraps the lean lane
+    # (plain requests to the hottest routes, `vocalis.kit.lean`) wraps the routes.
+    app.add_middleware(LeanLane)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_bytes,

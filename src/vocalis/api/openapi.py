@@ -159,12 +159,8 @@ def declare_key_schemes(app: FastAPI, schema: dict[str, Any]) -> None:
 
 def _api_routes(app: FastAPI) -> Iterator[Any]:
     """Every API route as the OpenAPI document sees it: included routers' routes under their
-    full paths (FastAPI ≥ 0.160 keeps included routers as a unit: `iter_route_contexts`)."""
-    contexts = getattr(routing, "iter_route_contexts", None)
-    if contexts is None:
-        yield from (route for route in app.routes if isinstance(route, APIRoute))
-        return
-    for context in contexts(app.routes):
+    full paths (FastAPI keeps an included router as a unit)."""
+    for context in routing.iter_route_contexts(app.routes):
         if isinstance(context.original_route, APIRoute):
             yield context
 

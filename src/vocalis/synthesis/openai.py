@@ -11,24 +11,27 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vocalis.accounts.service import Principal
 from vocalis.audio.formats import AudioFormat
-from vocalis.kit.deps import SettingsDep
+from vocalis.config import Settings
+from vocalis.kit.deps import SettingsDep, part
 from vocalis.kit.errors import InvalidInput, NotFound, VocalisError
+from vocalis.kit.lean import LeanRoute, lean, plain_body
 from vocalis.kit.schemas import RequestBody, limited_by
 from vocalis.synthesis import service
-from vocalis.synthesis.deps import SpeechCaller, SpeechServiceDep
+from vocalis.synthesis.deps import SpeechCaller, SpeechServiceDep, speech_caller
 from vocalis.synthesis.router import complete_file, start_stream
 from vocalis.synthesis.schemas import MAX_SPEED, MIN_SPEED, SpeechText
+from vocalis.synthesis.service import SpeechService
 
 # Marks an operation in the schema as answering errors in OpenAI's shape (see api/openapi.py).
 OPENAI_SHAPE = "x-vocalis-openai-errors"
@@ -80,7 +83,7 @@ def openai_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class OpenAIErrorsRoute(APIRoute):
+class OpenAIErrorsRoute(LeanRoute):
     """Renders every error of these routes in OpenAI's shape; validation errors are 400s, and
     so is a body FastAPI cannot even parse (not UTF-8), which it raises as an HTTPException."""
 
@@ -92,27 +95,38 @@ class OpenAIErrorsRoute(APIRoute):
         handle = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except VocalisError as exc:
-                request.state.error_code = exc.code  # counted (429s) and logged by the middleware
-                status = 400 if exc.status_code == 422 else exc.status_code
-                return openai_error(status, exc.detail, exc.code, headers=exc.headers)
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-                location = [str(part) for part in first["loc"] if part != "body"]
-                param = location[0] if location else None
-                code = "invalid_json" if first.get("type") == "json_invalid" else "invalid_value"
-                if param == "response_format":
-                    code = "unsupported_format"
-                return openai_error(
-                    400, f"{'.'.join(location) or 'body'}: {first['msg']}", code, param
-                )
-            except StarletteHTTPException as exc:  # FastAPI's: a JSON body it cannot parse
-                code = "invalid_json" if exc.status_code == 400 else "http_error"
-                return openai_error(exc.status_code, str(exc.detail), code, headers=exc.headers)
+            return await in_openai_shape(request, handle)
 
         return handler
+
+    async def answer_plainly(self, request: Request) -> Response | None:
+        return await in_openai_shape(request, super().answer_plainly)
+
+
+Answer = TypeVar("Answer", bound=Response | None)
+
+
+async def in_openai_shape(
+    request: Request, handle: Callable[[Request], Awaitable[Answer]]
+) -> Answer | JSONResponse:
+    """`handle`'s answer, with any error it raises in OpenAI's shape."""
+    try:
+        return await handle(request)
+    except VocalisError as exc:
+        request.state.error_code = exc.code  # counted (429s) and logged by the middleware
+        status = 400 if exc.status_code == 422 else exc.status_code
+        return openai_error(status, exc.detail, exc.code, headers=exc.headers)
+    except RequestValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        location = [str(step) for step in first["loc"] if step != "body"]
+        param = location[0] if location else None
+        code = "invalid_json" if first.get("type") == "json_invalid" else "invalid_value"
+        if param == "response_format":
+            code = "unsupported_format"
+        return openai_error(400, f"{'.'.join(location) or 'body'}: {first['msg']}", code, param)
+    except StarletteHTTPException as exc:  # FastAPI's: a JSON body it cannot parse
+        code = "invalid_json" if exc.status_code == 400 else "http_error"
+        return openai_error(exc.status_code, str(exc.detail), code, headers=exc.headers)
 
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorsRoute)
@@ -176,12 +190,23 @@ MODEL_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _create_speech_lean(request: Request) -> Response | None:
+    """`create_speech` for a plain request, unsolved (see `vocalis.kit.lean`)."""
+    body = await plain_body(request, SpeechCreate)
+    if body is None:
+        return None
+    principal = await speech_caller(request)
+    speech, settings = part(request, SpeechService), part(request, Settings)
+    return await speak_openai(body, request, principal, speech, settings)
+
+
 @router.post(
     "/audio/speech",
     response_class=Response,
     responses=SPEECH_RESPONSES,
     summary="OpenAI-compatible speech (the official openai SDK works unchanged)",
 )
+@lean(_create_speech_lean)
 async def create_speech(
     body: SpeechCreate,
     request: Request,
@@ -191,6 +216,16 @@ async def create_speech(
 ) -> Response:
     """The complete file (cached, signed, exact sizes) unless the client asks to stream:
     `stream_format: "audio"` streams the audio as it is made, `"sse"` as server-sent events."""
+    return await speak_openai(body, request, principal, speech, settings)
+
+
+async def speak_openai(
+    body: SpeechCreate,
+    request: Request,
+    principal: Principal,
+    speech: SpeechService,
+    settings: Settings,
+) -> Response:
     started = time.perf_counter()
     if body.model not in OPENAI_MODELS:
         raise InvalidInput(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +14,22 @@ from fastapi.responses import StreamingResponse
 from vocalis.accounts.service import Principal
 from vocalis.audio.formats import AudioFormat
 from vocalis.engine import PreparedText
+from vocalis.kit.deps import part
 from vocalis.kit.disconnect import unless_disconnected
+from vocalis.kit.lean import LeanHandler, LeanRoute, lean, plain_body
 from vocalis.synthesis import service
-from vocalis.synthesis.deps import EngineDep, SessionSpeaker, SpeechCaller, SpeechServiceDep
+from vocalis.synthesis.deps import (
+    EngineDep,
+    SessionSpeaker,
+    SpeechCaller,
+    SpeechServiceDep,
+    speech_caller,
+)
 from vocalis.synthesis.schemas import SpeechRequest, VoiceList, VoiceOut
 from vocalis.synthesis.service import Admitted, SpeechService
 
-router = APIRouter(prefix="/v1", tags=["speech"])
+# Lean: a plain request to these routes skips FastAPI's machinery (`vocalis.kit.lean`).
+router = APIRouter(prefix="/v1", tags=["speech"], route_class=LeanRoute)
 # The same speech for a logged-in person (the dashboard's playground): no key in the browser.
 account_router = APIRouter(prefix="/account", tags=["account"])
 
@@ -87,38 +96,6 @@ async def list_voices(engine: EngineDep) -> VoiceList:
     return VoiceList(default=engine.registry.default_voice, voices=voices)
 
 
-@router.post(
-    "/tts",
-    response_class=Response,
-    responses=AUDIO_RESPONSES,
-    summary="Synthesize speech and return the audio file",
-)
-async def text_to_speech(
-    body: SpeechRequest,
-    request: Request,
-    principal: SpeechCaller,
-    speech: SpeechServiceDep,
-) -> Response:
-    return await speak_file(body, request, principal, speech)
-
-
-@account_router.post(
-    "/tts",
-    response_class=Response,
-    responses=AUDIO_RESPONSES,
-    summary="Synthesize speech as the logged-in person (the playground)",
-)
-async def text_to_speech_for_session(
-    body: SpeechRequest,
-    request: Request,
-    principal: SessionSpeaker,
-    speech: SpeechServiceDep,
-) -> Response:
-    """`POST /v1/tts` with the session cookie (and X-CSRF-Token) instead of a key, charged to
-    the account like any other request."""
-    return await speak_file(body, request, principal, speech)
-
-
 async def speak_file(
     body: SpeechRequest, request: Request, principal: Principal, speech: SpeechService
 ) -> Response:
@@ -165,38 +142,6 @@ async def complete_file(
             "X-Quota-Seconds-Remaining": f"{spoken.quota.seconds_remaining:.3f}",
         },
     )
-
-
-@router.post(
-    "/tts/stream",
-    response_class=StreamingResponse,
-    responses=AUDIO_RESPONSES,
-    summary="Synthesize speech and stream it as each sentence is ready",
-)
-async def text_to_speech_stream(
-    body: SpeechRequest,
-    request: Request,
-    principal: SpeechCaller,
-    speech: SpeechServiceDep,
-) -> StreamingResponse:
-    """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
-    sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
-    return await speak_stream(body, request, principal, speech)
-
-
-@account_router.post(
-    "/tts/stream",
-    response_class=StreamingResponse,
-    responses=AUDIO_RESPONSES,
-    summary="Stream speech as the logged-in person (the playground)",
-)
-async def text_to_speech_stream_for_session(
-    body: SpeechRequest,
-    request: Request,
-    principal: SessionSpeaker,
-    speech: SpeechServiceDep,
-) -> StreamingResponse:
-    return await speak_stream(body, request, principal, speech)
 
 
 async def speak_stream(
@@ -254,3 +199,85 @@ async def accounted(
             "audio_bytes": progress.audio_bytes,
             "cache_hit": stream.cache_hit,
         }
+
+
+SpeechAnswer = Callable[[SpeechRequest, Request, Principal, SpeechService], Awaitable[Response]]
+
+
+def lean_speech(answer: SpeechAnswer) -> LeanHandler:
+    """The lean handler of a speech route that `answer` serves (see `vocalis.kit.lean`)."""
+
+    async def handler(request: Request) -> Response | None:
+        body = await plain_body(request, SpeechRequest)
+        if body is None:
+            return None
+        principal = await speech_caller(request)
+        return await answer(body, request, principal, part(request, SpeechService))
+
+    return handler
+
+
+@router.post(
+    "/tts",
+    response_class=Response,
+    responses=AUDIO_RESPONSES,
+    summary="Synthesize speech and return the audio file",
+)
+@lean(lean_speech(speak_file))
+async def text_to_speech(
+    body: SpeechRequest,
+    request: Request,
+    principal: SpeechCaller,
+    speech: SpeechServiceDep,
+) -> Response:
+    return await speak_file(body, request, principal, speech)
+
+
+@account_router.post(
+    "/tts",
+    response_class=Response,
+    responses=AUDIO_RESPONSES,
+    summary="Synthesize speech as the logged-in person (the playground)",
+)
+async def text_to_speech_for_session(
+    body: SpeechRequest,
+    request: Request,
+    principal: SessionSpeaker,
+    speech: SpeechServiceDep,
+) -> Response:
+    """`POST /v1/tts` with the session cookie (and X-CSRF-Token) instead of a key, charged to
+    the account like any other request."""
+    return await speak_file(body, request, principal, speech)
+
+
+@router.post(
+    "/tts/stream",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    summary="Synthesize speech and stream it as each sentence is ready",
+)
+@lean(lean_speech(speak_stream))
+async def text_to_speech_stream(
+    body: SpeechRequest,
+    request: Request,
+    principal: SpeechCaller,
+    speech: SpeechServiceDep,
+) -> StreamingResponse:
+    """One continuous file (a WAV stream's header says "length unknown"), sent sentence by
+    sentence. A client that hangs up stops the synthesis and pays only for what was produced."""
+    return await speak_stream(body, request, principal, speech)
+
+
+@account_router.post(
+    "/tts/stream",
+    response_class=StreamingResponse,
+    responses=AUDIO_RESPONSES,
+    summary="Stream speech as the logged-in person (the playground)",
+)
+async def text_to_speech_stream_for_session(
+    body: SpeechRequest,
+    request: Request,
+    principal: SessionSpeaker,
+    speech: SpeechServiceDep,
+) -> StreamingResponse:
+    return await speak_stream(body, request, principal, speech)
