@@ -19,8 +19,9 @@ run: $(VENV)/.installed dashboard
 	$(BIN)/vocalis dev-key
 	$(BIN)/vocalis serve
 
+# Two to four test processes (one per core): each has its own databases and free ports.
 test: $(VENV)/.installed-dev test-frontend dashboard
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 ifdef HAVE_NPM
 dashboard: $(WEB_BUILD)
