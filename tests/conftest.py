@@ -103,11 +103,12 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-async def postgres_database() -> AsyncIterator[str | None]:
-    """A throwaway PostgreSQL database for this run, migrated once; None when unreachable."""
+@asynccontextmanager
+async def throwaway_postgres(prefix: str) -> AsyncIterator[str | None]:
+    """An empty PostgreSQL database of its own, dropped afterwards; None when PostgreSQL cannot
+    be reached (a failure instead when the run requires it)."""
     admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"vocalis_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -117,16 +118,23 @@ async def postgres_database() -> AsyncIterator[str | None]:
             pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
         yield None
         return
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    await migrations.upgrade(database.engine)
-    await database.dispose()
     try:
-        yield url
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[str | None]:
+    """A throwaway PostgreSQL database for this run, migrated once; None when unreachable."""
+    async with throwaway_postgres("vocalis_test") as url:
+        if url is not None:
+            database = Database(url)
+            await migrations.upgrade(database.engine)
+            await database.dispose()
+        yield url
 
 
 async def _truncate_postgres(url: str) -> None:

@@ -28,12 +28,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks import Webhook
 
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, TEST_PEPPER
+from tests.conftest import POSTGRES_URL, TEST_PEPPER, throwaway_postgres
 from tests.deploy.stack import (
     CADDYFILE,
     MIGRATE,
@@ -107,22 +104,10 @@ def caddy_binary() -> str:
 async def database(caddy_binary: str) -> AsyncIterator[str]:
     """An empty PostgreSQL database of its own (made only when there is a Caddy to test): the
     stack migrates it, as compose's `migrate` does."""
-    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"vocalis_deploy_{secrets.token_hex(4)}"
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        await admin.dispose()
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL required but unreachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with throwaway_postgres("vocalis_deploy") as url:
+        if url is None:
+            pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+        yield url
 
 
 def _run(command: list[str], env: dict[str, str]) -> str:
