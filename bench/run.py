@@ -362,12 +362,13 @@ def raw_configs(cores: int, clients: int = CLIENTS) -> list[PoolConfig]:
 def synthesis_round(
     variants: dict[str, Any], texts: Texts, plan: Plan, round_: int
 ) -> dict[str, dict]:
-    """Every synthesis variant once, the order turned by one each round."""
+    """Every synthesis variant once on the same texts (new ones each round, so that Vocalis
+    never has them cached), the order turned by one each round."""
     names = list(variants)
     shift = round_ % len(names)
     samples = {}
+    batch = texts.batch(CLIENTS * plan.requests_per_client)
     for name in names[shift:] + names[:shift]:
-        batch = texts.batch(CLIENTS * plan.requests_per_client)
         print(f"  {name}…", end=" ", flush=True)
         samples[name] = variants[name](batch)
         print(f"{samples[name]['chars_per_second']:.0f} chars/s", flush=True)

@@ -101,3 +101,29 @@ async def test_run_write_is_one_transaction_committed_or_rolled_back(database_ur
         assert emails == ["one@example.com"]
     finally:
         await database.dispose()
+
+
+async def test_has_rows_answers_without_waiting_for_a_writer(database_url: str) -> None:
+    """Pollers ask "is anything due?" every second: the answer must be right, and must not
+    queue behind a long write (on SQLite, reads go past the write lock)."""
+    import asyncio
+
+    database = Database(database_url)
+    now = datetime.now(UTC)
+    due = select(Account.id).where(Account.email == "due@example.com")
+    try:
+        assert await database.has_rows(due) is False
+        async with database.session(write=True) as session:
+            session.add(_account("due@example.com", now))
+        assert await database.has_rows(due) is True
+        async with database.session(write=True) as session:  # a writer holds on
+            session.add(_account("pending@example.com", now))
+            await session.flush()
+            async with asyncio.timeout(5):
+                assert await database.has_rows(due) is True
+                # what the writer has not committed yet is not seen
+                pending = select(Account.id).where(Account.email == "pending@example.com")
+                assert await database.has_rows(pending) is False
+        assert await database.has_rows(pending) is True
+    finally:
+        await database.dispose()

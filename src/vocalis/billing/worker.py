@@ -116,9 +116,8 @@ class BillingWorker(PollingWorker):
 
     async def _claim(self, due_by: datetime) -> list[BillingEvent]:
         due = and_(BillingEvent.status == "pending", BillingEvent.next_attempt_at <= due_by)
-        async with self._database.session() as session:
-            if await session.scalar(select(BillingEvent.id).where(due).limit(1)) is None:
-                return []
+        if not await self._database.has_rows(select(BillingEvent.id).where(due)):
+            return []
         now = self._clock.now()
         async with self._database.session(write=True) as session:
             rows = await session.scalars(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.config import Settings
@@ -59,18 +59,25 @@ class JobPolicy:
         )
 
 
+def due_jobs(now: datetime) -> Select[tuple[str]]:
+    """The ids of the jobs `claim_next` would take: what a poller asks before claiming."""
+    return select(Job.id).where(_due(now))
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Job.status == "queued", Job.run_after <= now),
+        and_(Job.status == "running", Job.lease_expires_at < now),  # its worker went silent
+    )
+
+
 async def claim_next(
     session: AsyncSession, *, worker_id: str, now: datetime, policy: JobPolicy
 ) -> Job | None:
     """Take the next due job (or one whose worker went silent) and lease it to `worker_id`."""
     candidates = await session.scalars(
         select(Job)
-        .where(
-            or_(
-                and_(Job.status == "queued", Job.run_after <= now),
-                and_(Job.status == "running", Job.lease_expires_at < now),
-            )
-        )
+        .where(_due(now))
         .order_by(Job.run_after, Job.created_at)
         .limit(5)
         .with_for_update(skip_locked=True)

@@ -107,9 +107,13 @@ class JobWorker:
                 self._running.pop(job.id, None)
 
     async def _claim(self) -> Job | None:
+        now = self._clock.now()
+        # Mostly nothing is due: a read says so without a write transaction (a poll a second).
+        if not await self._database.has_rows(queue.due_jobs(now)):
+            return None
         async with self._database.session(write=True) as session:
             return await queue.claim_next(
-                session, worker_id=self.worker_id, now=self._clock.now(), policy=self._policy
+                session, worker_id=self.worker_id, now=now, policy=self._policy
             )
 
     def forget(self, job_id: str) -> None:

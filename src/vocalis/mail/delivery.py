@@ -76,10 +76,9 @@ class MailDelivery(PollingWorker):
         """Lease up to a batch of mails due by `due_by`, oldest first: on PostgreSQL rows another
         process is claiming are skipped (SKIP LOCKED); SQLite lets one writer in at a time."""
         due = _due(due_by)
-        async with self._database.session() as session:
-            # Mostly there is nothing to send: a read says so without taking SQLite's write lock.
-            if await session.scalar(select(OutboundMail.id).where(due).limit(1)) is None:
-                return []
+        # Mostly there is nothing to send: a read says so without taking SQLite's write lock.
+        if not await self._database.has_rows(select(OutboundMail.id).where(due)):
+            return []
         now = self._clock.now()
         async with self._database.session(write=True) as session:
             rows = await session.scalars(

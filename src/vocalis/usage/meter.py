@@ -22,9 +22,10 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vocalis.accounts.service import Principal
@@ -203,24 +204,38 @@ class Meter:
     async def _reserve(
         self, principal: Principal, characters: int, audio_ms: int, hold: Hold
     ) -> Reservation:
-        now = self._clock.now()
-        async with self._database.session(write=True) as session:
-            reservation = await self.reserve_in(session, principal, characters, audio_ms)
-            row = QuotaReservation(
-                id=new_id("rsv"),
-                account_id=reservation.account_id,
-                key_id=reservation.key_id,
-                characters=characters,
-                audio_ms=audio_ms,
-                period_start=reservation.period_start,
-                created_at=now,
-                owner=self.owner,
-                lease_expires_at=now + self.lease,
-                **vars(hold),
-            )
-            session.add(row)
-        reservation = Reservation(**{**vars(reservation), "id": row.id})
-        self._live.add(row.id)
+        now, period = self._clock.now(), self.period_of(principal)
+        charge = periods.Charge(
+            principal.account_id,
+            principal.key_id,
+            period,
+            self.allowance(principal),
+            principal.key_char_cap,
+            characters,
+            audio_ms,
+            settled=False,
+        )
+        row = {
+            "id": new_id("rsv"),
+            "account_id": principal.account_id,
+            "key_id": principal.key_id,
+            "characters": characters,
+            "audio_ms": audio_ms,
+            "period_start": period.start,
+            "created_at": now,
+            "owner": self.owner,
+            "lease_expires_at": now + self.lease,
+            **vars(hold),
+        }
+        # One hop of plain SQL: this runs twice per request (here and to settle).
+        counted = await self._database.run_write(partial(_reserving, charge, row))
+        if isinstance(counted, periods.Short):
+            figures = await self.figures(principal)
+            raise _exceeded(counted.what, characters, audio_ms, figures, now)
+        reservation = Reservation(
+            principal.account_id, principal.key_id, characters, audio_ms, period.start, row["id"]
+        )
+        self._live.add(row["id"])
         return reservation
 
     async def charge(
@@ -337,8 +352,9 @@ class Meter:
         """Charge the real duration (and, for a stream cut short, the characters it stood for).
         False when a sweep had already given the reservation back: nothing changes then."""
         try:
-            async with self._database.session(write=True) as session:
-                return await self.settle_in(session, reservation, audio_ms, characters)
+            return await self._database.run_write(
+                partial(_settling, reservation, audio_ms, characters)
+            )
         finally:
             self._live.discard(reservation.id or "")
 
@@ -346,12 +362,21 @@ class Meter:
         self, reservation: Reservation, principal: Principal, audio_ms: int
     ) -> tuple[bool, QuotaFigures]:
         """`settle`, and the figures after it, in the same transaction."""
+        period = self.period_of(principal)
+
+        def work(connection: Connection) -> tuple[bool, tuple[periods.Counters, ...]]:
+            settled = _settling(reservation, audio_ms, None, connection)
+            return settled, periods.reading(
+                connection, principal.account_id, principal.key_id, period
+            )
+
         try:
-            async with self._database.session(write=True) as session:
-                settled = await self.settle_in(session, reservation, audio_ms)
-                return settled, await self.read_in(session, principal)
+            settled, (account, key) = await self._database.run_write(work)
         finally:
             self._live.discard(reservation.id or "")
+        allowance = self.allowance(principal)
+        figures = _figures(principal.plan, allowance, period, account, key, principal.key_char_cap)
+        return settled, figures
 
     async def refund(self, reservation: Reservation) -> bool:
         """Give back everything; False when a sweep already did (and recorded the request)."""
@@ -391,24 +416,8 @@ class Meter:
         audio_ms: int,
         characters: int | None = None,
     ) -> bool:
-        if not await _release_row(session, reservation):
-            return False
-        spoken = (
-            reservation.characters
-            if characters is None
-            else min(characters, reservation.characters)
-        )
-        await periods.settle(
-            session,
-            account_id=reservation.account_id,
-            key_id=reservation.key_id,
-            period_start=reservation.period_start,
-            reserved_chars=reservation.characters,
-            reserved_ms=reservation.audio_ms,
-            characters=spoken,
-            audio_ms=audio_ms,
-        )
-        return True
+        connection = await session.connection()
+        return await connection.run_sync(partial(_settling, reservation, audio_ms, characters))
 
     async def refund_in(self, session: AsyncSession, reservation: Reservation) -> bool:
         return await self.settle_in(session, reservation, audio_ms=0, characters=0)
@@ -611,14 +620,43 @@ def _figures(
     )
 
 
-async def _release_row(session: AsyncSession, reservation: Reservation) -> bool:
-    """Delete the reservation's row, if it has one; True when this call is the one that did."""
-    if reservation.id is None:
-        return True
-    deleted = await session.execute(
-        delete(QuotaReservation).where(QuotaReservation.id == reservation.id)
+def _reserving(
+    charge: periods.Charge, row: dict[str, Any], connection: Connection
+) -> tuple[periods.Counters, periods.Counters] | periods.Short:
+    """Count a request's reservation and leave its row — both, or neither (`Short`)."""
+    counted = periods.take_whole(connection, charge)
+    if not isinstance(counted, periods.Short):
+        connection.execute(insert(QuotaReservation.__table__), row)
+    return counted
+
+
+def _settling(
+    reservation: Reservation, audio_ms: int, characters: int | None, connection: Connection
+) -> bool:
+    """Delete the reservation's row (if it has one) and turn what it held into use; False,
+    changing nothing, when the row was gone (a sweep gave it back already)."""
+    if reservation.id is not None:
+        deleted = connection.execute(
+            delete(QuotaReservation.__table__).where(
+                QuotaReservation.__table__.c.id == reservation.id
+            )
+        )
+        if deleted.rowcount != 1:
+            return False
+    spoken = (
+        reservation.characters if characters is None else min(characters, reservation.characters)
     )
-    return deleted.rowcount == 1
+    for statement in periods.settling(
+        reservation.account_id,
+        reservation.key_id,
+        reservation.period_start,
+        reservation.characters,
+        reservation.audio_ms,
+        spoken,
+        audio_ms,
+    ):
+        connection.execute(statement)
+    return True
 
 
 def _reservation_of(row: QuotaReservation) -> Reservation:

@@ -182,19 +182,20 @@ def take_each(
                 characters=sum(charges[index].characters for index in indexes),
                 audio_ms=sum(charges[index].audio_ms for index in indexes),
             )
-            outcome = _take_whole(connection, together)
+            outcome = take_whole(connection, together)
             if not isinstance(outcome, Short):
                 for index in indexes:
                     outcomes[index] = outcome
                 continue
         for index in indexes:
-            outcomes[index] = _take_whole(connection, charges[index])
+            outcomes[index] = take_whole(connection, charges[index])
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _take_whole(connection: Connection, charge: Charge) -> tuple[Counters, Counters] | Short:
+def take_whole(connection: Connection, charge: Charge) -> tuple[Counters, Counters] | Short:
     """Count a charge on both rows, or on neither: what one row counted before the other
-    refused is taken back, so the transaction can go on with other charges."""
+    refused is taken back, so the transaction can go on (with other charges, or to commit
+    what else it did)."""
     counted = _count(connection, charge)
     if WHOLE_ACCOUNT in counted and charge.key_id in counted:
         return counted[WHOLE_ACCOUNT], counted[charge.key_id]
@@ -345,25 +346,6 @@ def _make_missing_rows(
     return bool(missing)
 
 
-async def settle(
-    session: AsyncSession,
-    *,
-    account_id: str,
-    key_id: str,
-    period_start: datetime,
-    reserved_chars: int,
-    reserved_ms: int,
-    characters: int,
-    audio_ms: int,
-) -> None:
-    """Turn a reservation into use at its real size (0 and 0: a refund), in the period it was
-    taken in — even if that period has ended since."""
-    for statement in settling(
-        account_id, key_id, period_start, reserved_chars, reserved_ms, characters, audio_ms
-    ):
-        await session.execute(statement)
-
-
 def settling(
     account_id: str,
     key_id: str,
@@ -373,7 +355,9 @@ def settling(
     characters: int,
     audio_ms: int,
 ) -> tuple[Update, Update]:
-    """`settle`'s two UPDATEs (the account's row, the key's), for a caller's own connection."""
+    """The two UPDATEs (the account's row, the key's) that turn a reservation into use at its
+    real size (0 and 0: a refund), in the period it was taken in — even if that period has
+    ended since."""
     account = (
         update(PERIODS)
         .where(PERIODS.c.account_id == account_id)
@@ -403,15 +387,17 @@ async def read(
     session: AsyncSession, *, account_id: str, key_id: str | None, period: Period
 ) -> tuple[Counters, Counters]:
     """The account's and the key's counters in `period` (zeros where nothing was counted)."""
+    connection = await session.connection()
+    return await connection.run_sync(reading, account_id, key_id, period)
+
+
+def reading(
+    connection: Connection, account_id: str, key_id: str | None, period: Period
+) -> tuple[Counters, Counters]:
+    """`read`, on a plain connection."""
     keys = [WHOLE_ACCOUNT] if key_id is None else [WHOLE_ACCOUNT, key_id]
-    rows = await session.execute(
-        select(
-            PERIODS.c.key_id,
-            PERIODS.c.chars_used,
-            PERIODS.c.audio_ms_used,
-            PERIODS.c.chars_reserved,
-            PERIODS.c.audio_ms_reserved,
-        )
+    rows = connection.execute(
+        select(PERIODS.c.key_id, *COUNTERS)
         .where(PERIODS.c.account_id == account_id)
         .where(PERIODS.c.period_start == period.start)
         .where(PERIODS.c.key_id.in_(keys))
