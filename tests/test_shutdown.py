@@ -119,13 +119,14 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
 
 
 async def _refuses_new_connections(base: str, within: float) -> bool:
-    """Whether a fresh connection to `base` is refused before `within` seconds pass."""
+    """Whether a fresh connection to `base` is refused before `within` seconds pass. One that
+    the kernel accepted as the server closed its socket, then closed unanswered, is refused too."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             async with httpx.AsyncClient(timeout=2) as fresh:
                 await fresh.get(f"{base}/health")
-        except httpx.ConnectError:
+        except (httpx.ConnectError, httpx.RemoteProtocolError):
             return True
         await asyncio.sleep(0.05)
     return False

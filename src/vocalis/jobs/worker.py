@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from vocalis.audio.formats import AudioFormat
@@ -65,6 +66,9 @@ class JobWorker:
         self._on_finished = on_finished
         self._wakeup = Wakeup()
         self._stopping = False
+        self._claiming = 0  # slots between asking for a job and having started it
+        self._claims_settled = asyncio.Event()
+        self._claims_settled.set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._working: dict[str, tuple[asyncio.Task[Result], asyncio.Event]] = {}
 
@@ -81,6 +85,11 @@ class JobWorker:
         """Stop claiming; let running jobs finish for `grace` seconds, then hand them back."""
         self._stopping = True
         self._wakeup.set()
+        # A job claimed as the signal came is ours too: it gets the grace period like the others
+        # (left alone, it would sit leased to a process that is gone until the lease ran out).
+        with suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._claims_settled.wait()
         running = list(self._running.values())
         if running:
             _, late = await asyncio.wait(running, timeout=grace)
@@ -91,20 +100,34 @@ class JobWorker:
     async def _slot(self) -> None:
         while not self._stopping:
             self._wakeup.arm()
-            try:
-                job = await self._claim()
-            except Exception:
-                log.exception("claiming a job failed; retrying")
-                job = None
-            if job is None:
+            started = await self._claim_and_start()
+            if started is None:
                 await self._wakeup.wait(self._poll)
                 continue
-            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
-            self._running[job.id] = task
+            job_id, task = started
             try:
                 await task
             finally:
-                self._running.pop(job.id, None)
+                self._running.pop(job_id, None)
+
+    async def _claim_and_start(self) -> tuple[str, asyncio.Task[None]] | None:
+        """Claim a due job and start it, counted among the running at once."""
+        self._claiming += 1
+        self._claims_settled.clear()
+        try:
+            job = await self._claim()
+        except Exception:
+            log.exception("claiming a job failed; retrying")
+            job = None
+        finally:
+            self._claiming -= 1
+            if not self._claiming:
+                self._claims_settled.set()
+        if job is None:
+            return None
+        task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+        self._running[job.id] = task
+        return job.id, task
 
     async def _claim(self) -> Job | None:
         now = self._clock.now()
